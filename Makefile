@@ -1,0 +1,40 @@
+# Two commands for everyone (see README.md):
+#   make lab    - set up (once) and open the course in JupyterLab
+#   make test   - set up (once) and run the whole test suite (lint + unit + notebooks + grading)
+# Instructor commands (release, collect, autograde, feedback, grades, validate) are below.
+
+SHELL := /bin/bash
+PYTHON3 ?= python3
+PY = $$($(PYTHON3) scripts/bootstrap.py)
+PYTEST_ARGS ?=
+
+.PHONY: lab test lint unit env lock bench
+
+env:
+	@$(PYTHON3) scripts/bootstrap.py >/dev/null
+
+lab: env
+	@PY=$(PY); cd notebooks && exec $$PY -m jupyter lab
+
+lint: env
+	@PY=$(PY); $$PY -m ruff check helpers tests grading benchmarks scripts notebooks
+
+test: env
+	@PY=$(PY); set -e; \
+	echo "== ruff"; $$PY -m ruff check helpers tests grading benchmarks scripts notebooks; \
+	echo "== pytest"; $$PY -m pytest $(PYTEST_ARGS)
+
+unit: env
+	@PY=$(PY); $$PY -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+bench: env
+	@PY=$(PY); for b in benchmarks/bench_*.py; do echo "== $$b"; $$PY $$b; done
+
+# Refresh the exact pins from the ranges in pyproject.toml (maintainers only).
+lock:
+	@rm -rf .lock-venv && $(PYTHON3) -m venv .lock-venv && \
+	.lock-venv/bin/pip install -q -e ".[test]" && \
+	( echo "# Exact pins used by the bootstrap (scripts/bootstrap.py) for a reproducible term."; \
+	  echo "# Regenerate with: make lock   (ranges live in pyproject.toml)"; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' ) > constraints.txt && \
+	rm -rf .lock-venv && echo "constraints.txt updated; update environment.yml to match (tests/test_environment.py checks)"

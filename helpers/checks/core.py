@@ -1,0 +1,361 @@
+"""Graded checks whose verdict is computed outside the student's kernel.
+
+Why: a test cell runs in the same kernel as the student's code, and that code may have
+patched ``np.allclose``, builtins, IPython's traceback display or :mod:`helpers` itself.
+So a hidden test does not decide anything in the kernel. It only *records* what the
+student's functions return on hidden inputs:
+
+.. code-block:: python
+
+    ### BEGIN HIDDEN TESTS
+    grade_hidden("normalization.fit", fit_normalization, cases=[{"seed": 7, "n_x": 4, "m": 30}])
+    ### END HIDDEN TESTS
+
+:func:`grade_hidden` runs the student's code on each case and emits one display output
+whose metadata holds the recorded answers (the *payload*). At autograde time the kernel
+has the student edition of ``helpers`` (no reference implementations), and the nbgrader
+preprocessor in ``grading/`` calls :func:`verify_cell`, in the grader's own process: it
+reads the cases from the trusted test-cell source (nbgrader has restored it), rebuilds
+the inputs, computes the reference answers and compares. A missing or forged payload
+fails. Forging a passing payload means producing the right answers on inputs the student
+never saw, which is solving the exercise.
+
+When the reference is importable (the instructor's source notebook, nbval), the cell
+also verifies in the kernel and raises ``AssertionError``, so a broken solution or check
+is caught while authoring.
+
+A :class:`Check` is registered per graded question in ``helpers/checks/<topic>.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import math
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "PAYLOAD_KEY",
+    "Check",
+    "CheckFailure",
+    "PayloadError",
+    "CellVerdict",
+    "register",
+    "get_check",
+    "grade_hidden",
+    "hidden_calls_in_source",
+    "verify_cell",
+    "encode_array",
+    "decode_array",
+    "compare_arrays",
+]
+
+#: Key of the output metadata that carries the recorded answers.
+PAYLOAD_KEY = "dl_opt_setup_hidden_tests"
+PAYLOAD_VERSION = 1
+#: Longest error text kept per case (a hostile ``__str__`` could be huge).
+_MAX_ERROR = 400
+
+
+class CheckFailure(AssertionError):
+    """A graded check failed; the message says which case and why."""
+
+
+class PayloadError(ValueError):
+    """The recorded answers are malformed (tampered with, or truncated)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded question.
+
+    Parameters
+    ----------
+    name : str
+        Registry key, ``"<topic>.<question>"``; the hidden cell names it.
+    make_inputs : callable(case: dict) -> dict
+        Builds the inputs of one case from its JSON spec (seed, sizes, ...).
+        Runs both in the kernel and in the grader, so it must be deterministic.
+    run : callable(solution: tuple, inputs: dict) -> Any
+        Calls the student's function(s) (``solution`` is what the cell passed).
+    encode : callable(output) -> JSON-able
+        Turns the student's output into plain data (see :func:`encode_array`). It must
+        raise on malformed output (wrong type or shape).
+    expected : callable(inputs: dict) -> Any
+        The reference answer, usually computed with :mod:`helpers._reference`.
+    compare : callable(answer, expected, inputs) -> str or None
+        ``answer`` is the *decoded, untrusted* payload entry. Returns ``None`` when it
+        is right, else a message for the student (no hidden values in it).
+    describe : str
+        One line, shown in feedback ("mu and sigma2 on unseen data").
+    """
+
+    name: str
+    make_inputs: Callable[[dict], dict]
+    run: Callable[[tuple, dict], Any]
+    encode: Callable[[Any], Any]
+    expected: Callable[[dict], Any]
+    compare: Callable[[Any, Any, dict], str | None]
+    describe: str = ""
+    decode: Callable[[Any], Any] = field(default=lambda x: x)
+
+
+_REGISTRY: dict[str, Check] = {}
+
+
+def register(check: Check) -> Check:
+    """Add ``check`` to the registry (names are unique)."""
+    if check.name in _REGISTRY and _REGISTRY[check.name] is not check:
+        raise ValueError(f"a check named {check.name!r} is already registered")
+    _REGISTRY[check.name] = check
+    return check
+
+
+def get_check(name: str) -> Check:
+    """Look up a registered check, importing the topic modules on first use."""
+    from helpers import checks as _all  # noqa: F401  (registers every topic)
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no graded check named {name!r}; known: {sorted(_REGISTRY)}") from None
+
+
+# --------------------------------------------------------------------------- encoding
+def encode_array(value, *, name: str = "the result", shape: tuple | None = None) -> dict:
+    """Encode a numeric array exactly (float64 bytes, base64) for the payload.
+
+    Raises ``CheckFailure`` with a readable message when ``value`` is not numeric or has
+    the wrong ``shape`` (``None`` entries in ``shape`` match any size).
+    """
+    try:
+        arr = np.array(value, dtype=np.float64, copy=True)
+    except Exception as exc:
+        raise CheckFailure(f"{name} could not be read as numbers ({type(value).__name__}: {exc})") from None
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(
+            s is None or s == a for s, a in zip(shape, arr.shape, strict=False)
+        )
+        if not ok:
+            want = tuple("any" if s is None else s for s in shape)
+            raise CheckFailure(f"{name} has shape {arr.shape}, expected {want}")
+    data = np.ascontiguousarray(arr, dtype="<f8").tobytes()
+    return {"shape": list(arr.shape), "f8": base64.b64encode(data).decode("ascii")}
+
+
+def decode_array(obj) -> np.ndarray:
+    """Inverse of :func:`encode_array`, validating the untrusted payload entry."""
+    if not isinstance(obj, dict) or set(obj) != {"shape", "f8"}:
+        raise PayloadError("array entry is not of the recorded form")
+    shape = obj["shape"]
+    if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise PayloadError("array entry has an invalid shape")
+    try:
+        raw = base64.b64decode(obj["f8"], validate=True)
+    except Exception as exc:
+        raise PayloadError(f"array entry is not valid base64: {exc}") from None
+    n = math.prod(shape)
+    if len(raw) != 8 * n:
+        raise PayloadError("array entry has the wrong number of bytes for its shape")
+    return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
+
+
+def compare_arrays(
+    answer: np.ndarray, expected, *, name: str, rtol: float = 1e-7, atol: float = 1e-10
+) -> str | None:
+    """Compare a decoded answer with the reference; message or ``None``.
+
+    Uses plain ndarray arithmetic on float64 copies, never a function the student could
+    have replaced in the kernel (this runs in the grader's process anyway).
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    if answer.shape != expected.shape:
+        return f"{name} has shape {answer.shape}, expected {expected.shape}"
+    if not np.isfinite(answer).all():
+        return f"{name} contains NaN or inf"
+    err = np.abs(answer - expected)
+    tol = atol + rtol * np.abs(expected)
+    if (err > tol).any():
+        worst = float((err - tol).max())
+        return f"{name} is not correct (largest error beyond tolerance: {worst:.3g})"
+    return None
+
+
+# --------------------------------------------------------------------------- in the kernel
+def _short_error(exc: BaseException) -> str:
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = type(exc).__name__
+    return text[:_MAX_ERROR]
+
+
+def grade_hidden(check_name: str, *solution, cases: Sequence[dict]) -> None:
+    """Record the student's answers on hidden ``cases`` (call this in a hidden test).
+
+    Parameters
+    ----------
+    check_name : str
+        A registered :class:`Check`.
+    *solution
+        The student's function(s) the check calls.
+    cases : list of dict
+        JSON-able case specs, written as a literal in the test cell (the grader reads
+        them from the trusted source, not from the kernel).
+    """
+    check = get_check(check_name)
+    outputs = []
+    for case in cases:
+        try:
+            inputs = check.make_inputs(dict(case))
+            answer = check.encode(check.run(solution, inputs))
+            json.dumps(answer, allow_nan=True)
+            outputs.append({"ok": True, "answer": answer})
+        except Exception as exc:  # a failing case is recorded, not raised: others still count
+            outputs.append({"ok": False, "error": _short_error(exc)})
+    payload = {"version": PAYLOAD_VERSION, "check": check_name, "cases": list(cases), "outputs": outputs}
+    text = f"Hidden tests of {check_name}: {len(cases)} case(s) recorded for grading."
+    _display(text, payload)
+
+    from helpers._withheld import reference_available
+
+    if reference_available():
+        verdict = verify_payload(check_name, list(cases), [payload])
+        if not verdict.passed:
+            raise CheckFailure(verdict.message)
+
+
+def _display(text: str, payload: dict) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python (unit tests): nothing to show
+        return
+    display({"text/plain": text}, metadata={PAYLOAD_KEY: payload}, raw=True)
+
+
+# --------------------------------------------------------------------------- in the grader
+@dataclass
+class CellVerdict:
+    """Outcome of the hidden tests of one cell."""
+
+    passed: bool
+    message: str
+    n_cases: int = 0
+    n_passed: int = 0
+
+
+def hidden_calls_in_source(source: str) -> list[tuple[str, list[dict]]]:
+    """Find ``grade_hidden("<check>", ..., cases=[...])`` calls in a (trusted) cell source.
+
+    Returns ``(check_name, cases)`` pairs. The check name and cases must be literals;
+    anything else is an authoring error and raises ``ValueError``.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        # nbgrader test cells may contain IPython magics; hidden calls never do
+        lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        tree = ast.parse("\n".join(lines))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        fname = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if fname != "grade_hidden":
+            continue
+        if not node.args or not isinstance(node.args[0], ast.Constant):
+            raise ValueError("grade_hidden needs the check name as a string literal")
+        cases_kw = [kw for kw in node.keywords if kw.arg == "cases"]
+        if not cases_kw:
+            raise ValueError("grade_hidden needs cases=[...] as a literal")
+        cases = ast.literal_eval(cases_kw[0].value)
+        found.append((node.args[0].value, list(cases)))
+    return found
+
+
+def verify_payload(check_name: str, cases: list[dict], payloads: list) -> CellVerdict:
+    """Judge every payload recorded for one ``grade_hidden`` call.
+
+    All payloads must match the trusted ``cases`` and pass; none at all is a failure.
+    """
+    check = get_check(check_name)
+    if not payloads:
+        return CellVerdict(False, f"{check_name}: the hidden tests did not run (no answers were recorded)")
+    expected_cache: dict[int, Any] = {}
+    n_cases = len(cases)
+    for payload in payloads:
+        try:
+            if not isinstance(payload, dict) or payload.get("version") != PAYLOAD_VERSION:
+                raise PayloadError("unknown payload version")
+            if payload.get("check") != check_name or payload.get("cases") != cases:
+                raise PayloadError("recorded cases differ from the test's cases")
+            outputs = payload.get("outputs")
+            if not isinstance(outputs, list) or len(outputs) != n_cases:
+                raise PayloadError("wrong number of recorded answers")
+        except PayloadError as exc:
+            return CellVerdict(False, f"{check_name}: hidden-test record rejected ({exc})", n_cases, 0)
+        n_passed = 0
+        problems = []
+        for i, (case, out) in enumerate(zip(cases, outputs, strict=True)):
+            label = f"hidden case {i + 1}/{n_cases}"
+            if not isinstance(out, dict) or not isinstance(out.get("ok"), bool):
+                problems.append(f"{label}: malformed record")
+                continue
+            if not out["ok"]:
+                problems.append(f"{label}: your code raised {str(out.get('error'))[:_MAX_ERROR]}")
+                continue
+            try:
+                inputs = check.make_inputs(dict(case))
+                if i not in expected_cache:
+                    expected_cache[i] = check.expected(inputs)
+                answer = check.decode(out.get("answer"))
+                msg = check.compare(answer, expected_cache[i], inputs)
+            except PayloadError as exc:
+                msg = f"malformed answer ({exc})"
+            except Exception:  # a grader-side bug must show, not pass
+                msg = "grader error: " + traceback.format_exc(limit=3)[-_MAX_ERROR:]
+            if msg is None:
+                n_passed += 1
+            else:
+                problems.append(f"{label}: {msg}")
+        if problems:
+            return CellVerdict(
+                False,
+                f"{check_name}: {n_passed}/{n_cases} hidden cases passed\n" + "\n".join(problems),
+                n_cases,
+                n_passed,
+            )
+    return CellVerdict(True, f"{check_name}: all {n_cases} hidden cases passed", n_cases, n_cases)
+
+
+def verify_cell(source: str, outputs: list) -> CellVerdict | None:
+    """Verify one executed test cell: trusted ``source``, untrusted ``outputs``.
+
+    Returns ``None`` when the cell has no hidden tests, else the combined verdict of its
+    ``grade_hidden`` calls. ``outputs`` are nbformat output dicts.
+    """
+    calls = hidden_calls_in_source(source)
+    if not calls:
+        return None
+    recorded: dict[str, list] = {}
+    for out in outputs or []:
+        meta = out.get("metadata") if isinstance(out, dict) else None
+        if isinstance(meta, dict) and PAYLOAD_KEY in meta:
+            payload = meta[PAYLOAD_KEY]
+            key = payload.get("check") if isinstance(payload, dict) else None
+            recorded.setdefault(str(key), []).append(payload)
+    verdicts = [verify_payload(name, cases, recorded.get(name, [])) for name, cases in calls]
+    passed = all(v.passed for v in verdicts)
+    return CellVerdict(
+        passed,
+        "\n".join(v.message for v in verdicts),
+        sum(v.n_cases for v in verdicts),
+        sum(v.n_passed for v in verdicts),
+    )

@@ -1,0 +1,1 @@
+"""Graded checks for the gradcheck notebook (see helpers.checks.core)."""

@@ -1,0 +1,1 @@
+"""Graded checks for the initialization notebook (see helpers.checks.core)."""

@@ -1,0 +1,1 @@
+"""Graded checks for the normalization notebook (see helpers.checks.core)."""

@@ -1,0 +1,1 @@
+"""Graded checks for the numerical notebook (see helpers.checks.core)."""
