@@ -7,6 +7,8 @@ SHELL := /bin/bash
 PYTHON3 ?= python3
 PY = $$($(PYTHON3) scripts/bootstrap.py)
 PYTEST_ARGS ?=
+# nbval runs the committed notebooks in the current interpreter and compares outputs.
+NBVAL = --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 .PHONY: lab test lint unit env lock bench
 
@@ -22,7 +24,7 @@ lint: env
 test: env
 	@PY=$(PY); set -e; \
 	echo "== ruff"; $$PY -m ruff check helpers tests grading benchmarks scripts notebooks; \
-	echo "== pytest"; $$PY -m pytest $(PYTEST_ARGS)
+	echo "== pytest"; $$PY -m pytest -n 2 $(NBVAL) tests notebooks $(PYTEST_ARGS)
 
 unit: env
 	@PY=$(PY); $$PY -m pytest tests -m "not slow" $(PYTEST_ARGS)
