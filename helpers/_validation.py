@@ -19,11 +19,11 @@ __all__ = [
     "check_choice",
     "check_eps",
     "check_finite",
-    "check_layer_dims",
-    "check_params",
     "check_grads_match",
-    "check_probability",
+    "check_layer_dims",
     "check_nonnegative_float",
+    "check_params",
+    "check_probability",
     "param_names",
 ]
 

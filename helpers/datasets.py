@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["two_scales", "comparable_ranges", "moons", "circles", "train_test_split"]
+__all__ = ["circles", "comparable_ranges", "moons", "train_test_split", "two_scales"]
 
 
 def _rng(seed):
@@ -134,7 +134,7 @@ def train_test_split(X, Y=None, *, test_fraction: float = 0.25, seed=None):
     if not (0 < test_fraction < 1):
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     m = X.shape[1]
-    n_test = int(round(m * test_fraction))
+    n_test = round(m * test_fraction)
     if n_test < 1 or n_test >= m:
         raise ValueError(f"test_fraction={test_fraction} leaves an empty split for m={m}")
     order = _rng(seed).permutation(m)

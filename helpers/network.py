@@ -32,18 +32,18 @@ __all__ = [
     "ACTIVATIONS",
     "Cache",
     "CostFunction",
-    "TrainResult",
     "LayerStatistics",
+    "TrainResult",
+    "accuracy",
     "activation",
     "activation_derivative",
-    "forward",
-    "compute_cost",
     "backward",
+    "compute_cost",
+    "forward",
+    "layer_statistics",
     "make_cost_fn",
     "predict",
-    "accuracy",
     "train",
-    "layer_statistics",
 ]
 
 

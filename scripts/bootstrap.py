@@ -39,8 +39,6 @@ def _target_python() -> Path:
     env_dir = ROOT / ".venv"
     python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if not python.exists():
-        if sys.version_info < (3, 10):
-            sys.exit("Python >= 3.10 is required to create the course environment.")
         _log(f"creating virtual environment in {env_dir}")
         venv.EnvBuilder(with_pip=True, clear=False).create(env_dir)
     return python
@@ -54,6 +52,8 @@ def _fingerprint(python: Path) -> str:
 
 
 def main() -> int:
+    if sys.version_info < (3, 10):  # noqa: UP036 (run by whatever python3 the machine has)
+        sys.exit("Python >= 3.10 is required to create the course environment.")
     python = _target_python()
     stamp = python.parent.parent / ".bootstrap-stamp"
     if os.environ.get("COURSE_USE_CURRENT_ENV") == "1" or python == Path(sys.executable):

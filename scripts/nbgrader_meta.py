@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -47,7 +46,7 @@ def _source(cell) -> str:
 def build_metadata(nb) -> list[dict | None]:
     """Return the nbgrader metadata each cell should have (``None``: not an nbgrader cell)."""
     result: list[dict | None] = []
-    exercise, points_left, n_tests = None, 0, {}
+    exercise, n_tests = None, {}
     pending_tests: list[tuple[int, int | None]] = []
     setup_count = 0
     seen_ids = set()

@@ -42,18 +42,21 @@ import numpy as np
 
 __all__ = [
     "PAYLOAD_KEY",
+    "CellVerdict",
     "Check",
     "CheckFailure",
     "PayloadError",
-    "CellVerdict",
-    "register",
+    "call_student",
+    "compare_arrays",
+    "decode_array",
+    "encode_array",
+    "expect_array",
     "get_check",
     "grade_hidden",
     "hidden_calls_in_source",
+    "record_answers",
+    "register",
     "verify_cell",
-    "encode_array",
-    "decode_array",
-    "compare_arrays",
 ]
 
 #: Key of the output metadata that carries the recorded answers.
@@ -196,6 +199,24 @@ def _short_error(exc: BaseException) -> str:
     return text[:_MAX_ERROR]
 
 
+def record_answers(check_name: str, *solution, cases: Sequence[dict]) -> dict:
+    """Run the student's ``solution`` on every case and return the payload (no display).
+
+    A case whose code raises is recorded as an error (the other cases still count).
+    """
+    check = get_check(check_name)
+    outputs = []
+    for case in cases:
+        try:
+            inputs = check.make_inputs(dict(case))
+            answer = check.encode(check.run(solution, inputs))
+            json.dumps(answer, allow_nan=True)
+            outputs.append({"ok": True, "answer": answer})
+        except Exception as exc:  # a failing case is recorded, not raised: others still count
+            outputs.append({"ok": False, "error": _short_error(exc)})
+    return {"version": PAYLOAD_VERSION, "check": check_name, "cases": list(cases), "outputs": outputs}
+
+
 def grade_hidden(check_name: str, *solution, cases: Sequence[dict]) -> None:
     """Record the student's answers on hidden ``cases`` (call this in a hidden test).
 
@@ -209,17 +230,7 @@ def grade_hidden(check_name: str, *solution, cases: Sequence[dict]) -> None:
         JSON-able case specs, written as a literal in the test cell (the grader reads
         them from the trusted source, not from the kernel).
     """
-    check = get_check(check_name)
-    outputs = []
-    for case in cases:
-        try:
-            inputs = check.make_inputs(dict(case))
-            answer = check.encode(check.run(solution, inputs))
-            json.dumps(answer, allow_nan=True)
-            outputs.append({"ok": True, "answer": answer})
-        except Exception as exc:  # a failing case is recorded, not raised: others still count
-            outputs.append({"ok": False, "error": _short_error(exc)})
-    payload = {"version": PAYLOAD_VERSION, "check": check_name, "cases": list(cases), "outputs": outputs}
+    payload = record_answers(check_name, *solution, cases=cases)
     text = f"Hidden tests of {check_name}: {len(cases)} case(s) recorded for grading."
     _display(text, payload)
 
@@ -229,6 +240,58 @@ def grade_hidden(check_name: str, *solution, cases: Sequence[dict]) -> None:
         verdict = verify_payload(check_name, list(cases), [payload])
         if not verdict.passed:
             raise CheckFailure(verdict.message)
+
+
+def call_student(func, *args, name: str | None = None, **kwargs):
+    """Call a student's function from a visible test, turning failures into clear messages.
+
+    ``NotImplementedError`` (the untouched release) becomes "not written yet"; any other
+    exception is reported with its type and message (the traceback stays attached).
+    """
+    label = name or getattr(func, "__name__", "your function")
+    if not callable(func):
+        raise CheckFailure(f"{label} should be a function, got {type(func).__name__}")
+    try:
+        return func(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailure(
+            f"{label} is not written yet: replace `raise NotImplementedError()` with your code "
+            f"and run its cell again"
+        ) from None
+    except Exception as exc:
+        raise CheckFailure(f"{label}(...) raised {type(exc).__name__}: {exc}") from exc
+
+
+def expect_array(value, name: str, *, shape: tuple | None = None, hints: dict | None = None) -> np.ndarray:
+    """Convert a student's value to a float64 array for a visible test, or fail clearly.
+
+    Parameters
+    ----------
+    value : object
+        What the student's function returned.
+    name : str
+        How to call it in messages (``"sigma2"``).
+    shape : tuple, optional
+        Required shape; ``None`` entries match any size.
+    hints : dict, optional
+        ``{wrong_shape_tuple: "hint"}``: an explanation for a likely wrong shape, e.g.
+        ``{(2,): "keepdims=True?"}``.
+    """
+    if value is None:
+        raise CheckFailure(f"{name} is None: did the function forget to `return` it?")
+    try:
+        arr = np.array(value, dtype=np.float64, copy=True)
+    except Exception:
+        raise CheckFailure(f"{name} should be a numeric array, got {type(value).__name__}") from None
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape, strict=False))
+        if not ok:
+            want = tuple("any" if s is None else s for s in shape)
+            hint = (hints or {}).get(arr.shape, "")
+            raise CheckFailure(f"{name} has shape {arr.shape}, expected {want}" + (f": {hint}" if hint else ""))
+    if not np.isfinite(arr).all():
+        raise CheckFailure(f"{name} contains NaN or inf")
+    return arr
 
 
 def _display(text: str, payload: dict) -> None:
