@@ -338,7 +338,10 @@ def hidden_calls_in_source(source: str) -> list[tuple[str, list[dict]]]:
         cases_kw = [kw for kw in node.keywords if kw.arg == "cases"]
         if not cases_kw:
             raise ValueError("grade_hidden needs cases=[...] as a literal")
-        cases = ast.literal_eval(cases_kw[0].value)
+        try:
+            cases = ast.literal_eval(cases_kw[0].value)
+        except ValueError:
+            raise ValueError("grade_hidden needs cases=[...] as a literal (JSON-like values only)") from None
         found.append((node.args[0].value, list(cases)))
     return found
 
