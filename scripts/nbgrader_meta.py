@@ -79,16 +79,22 @@ def build_metadata(nb) -> list[dict | None]:
             result.append(meta("setup" if setup_count == 1 else f"setup-{setup_count}", locked=True))
         elif "solution" in tags:
             if exercise is None:
-                raise AuthoringError(f"cell {index}: a solution cell before any '## Exercise N: ... (k points)' heading")
+                raise AuthoringError(
+                    f"cell {index}: a solution cell before any '## Exercise N: ... (k points)' heading"
+                )
             if "### BEGIN SOLUTION" not in src or "### END SOLUTION" not in src:
-                raise AuthoringError(f"cell {index} (exercise {exercise}): solution cell without BEGIN/END SOLUTION markers")
+                raise AuthoringError(
+                    f"cell {index} (exercise {exercise}): solution cell without BEGIN/END SOLUTION markers"
+                )
             result.append(meta(f"ex{exercise}-solution", solution=True))
         elif "tests" in tags:
             if exercise is None:
                 raise AuthoringError(f"cell {index}: a test cell before any exercise heading")
             first = src.lstrip().splitlines()[0] if src.strip() else ""
             if not (first.startswith('"""') and first.rstrip().endswith('"""') and len(first.strip()) > 6):
-                raise AuthoringError(f"cell {index} (exercise {exercise}): a test cell must start with a one-line docstring")
+                raise AuthoringError(
+                    f"cell {index} (exercise {exercise}): a test cell must start with a one-line docstring"
+                )
             if "### BEGIN HIDDEN TESTS" not in src or "### END HIDDEN TESTS" not in src:
                 raise AuthoringError(f"cell {index} (exercise {exercise}): test cell without hidden tests")
             n_tests[exercise] = n_tests.get(exercise, 0) + 1
@@ -113,7 +119,9 @@ def build_metadata(nb) -> list[dict | None]:
         if any(p is None for _, p in cells):
             raise AuthoringError(f"exercise {ex} has several test cells: tag each with points=K")
         if sum(p for _, p in cells) != total:
-            raise AuthoringError(f"exercise {ex}: test cell points sum to {sum(p for _, p in cells)}, heading says {total}")
+            raise AuthoringError(
+                f"exercise {ex}: test cell points sum to {sum(p for _, p in cells)}, heading says {total}"
+            )
         for i, p in cells:
             result[i]["points"] = p
     for m in result:
