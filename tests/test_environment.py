@@ -36,7 +36,7 @@ def _conda_pip_pins() -> dict[str, str]:
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     pins = {}
     for entry in pip_section:
-        m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", entry.strip())
+        m = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[a-z,]+\])?==([^\s;]+)", entry.strip())
         assert m, f"environment.yml pip entry must be an exact pin: {entry!r}"
         pins[canonicalize_name(m.group(1))] = m.group(2)
     return pins
