@@ -1,0 +1,348 @@
+"""Graded checks of notebook 3: the reference passes, typical mistakes and hostile answers fail.
+
+The hidden cases are read from the committed notebook, so these tests judge exactly what
+students are graded on.
+"""
+
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from helpers._reference.numerical import centered_difference, one_sided_difference
+from helpers.checks.core import CheckFailure, hidden_calls_in_source, record_answers, verify_payload
+from helpers.checks.numerical import (
+    KnownOrderDifference,
+    make_function,
+    visible_best_eps,
+    visible_difference,
+    visible_error_order,
+)
+from helpers.numerical import fit_order
+
+NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "03_numerical_approximation" / "numerical_approximation.ipynb"
+
+
+def _hidden_cases() -> dict:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    found = {}
+    for cell in nb.cells:
+        if "tests" in cell.metadata.get("tags", []):
+            for name, cases in hidden_calls_in_source(cell.source):
+                found[name] = cases
+    return found
+
+
+CASES = _hidden_cases()
+
+
+def verdict(check, *solution, cases=None):
+    cases = CASES[check] if cases is None else cases
+    payload = json.loads(json.dumps(record_answers(check, *solution, cases=cases)))  # as stored in the notebook
+    return verify_payload(check, cases, [payload])
+
+
+# --------------------------------------------------------------------------- honest answers
+def error_order(difference, f, g, theta, eps_values):
+    errors = [abs(difference(f, theta, e) - g(theta)) for e in eps_values]
+    return np.polyfit(np.log(eps_values), np.log(errors), 1)[0]
+
+
+def best_eps(difference, f, g, theta, eps_values):
+    errors = [abs(difference(f, theta, e) - g(theta)) for e in eps_values]
+    return eps_values[int(np.argmin(errors))]
+
+
+def test_every_graded_question_has_hidden_cases():
+    questions = ("one_sided_difference", "centered_difference", "error_order", "best_eps")
+    assert set(CASES) == {f"numerical.{q}" for q in questions}
+    assert all(len(c) >= 4 for c in CASES.values())
+
+
+@pytest.mark.parametrize(
+    ("check", "solution"),
+    [
+        ("numerical.one_sided_difference", (one_sided_difference,)),
+        ("numerical.centered_difference", (centered_difference,)),
+        ("numerical.error_order", (error_order,)),
+        ("numerical.best_eps", (best_eps, centered_difference)),
+    ],
+)
+def test_reference_passes(check, solution):
+    v = verdict(check, *solution)
+    assert v.passed, v.message
+    assert v.n_passed == len(CASES[check])
+
+
+def test_other_honest_roundings_pass():
+    def centered_half(f, theta, eps):  # 0.5 / eps rounds differently from / (2 * eps)
+        if np.ndim(theta) == 0:
+            return (f(theta + eps) - f(theta - eps)) * (0.5 / eps)
+        return centered_difference(f, theta, eps)
+
+    assert verdict("numerical.centered_difference", centered_half).passed
+    assert verdict("numerical.best_eps", best_eps, centered_half).passed
+
+    def endpoints(difference, f, g, theta, eps_values):  # slope from the two ends only
+        e = [abs(difference(f, theta, x) - g(theta)) for x in (eps_values[0], eps_values[-1])]
+        return np.log(e[1] / e[0]) / np.log(eps_values[-1] / eps_values[0])
+
+    assert verdict("numerical.error_order", endpoints).passed
+
+
+# --------------------------------------------------------------------------- typical mistakes
+def forgot_the_2(f, theta, eps):
+    if np.ndim(theta) == 0:
+        return (f(theta + eps) - f(theta - eps)) / eps
+    return 2 * centered_difference(f, theta, eps)
+
+
+def precedence(f, theta, eps):
+    return (f(theta + eps) - f(theta - eps)) / 2 * eps
+
+
+def in_place_unrestored(f, theta, eps):
+    theta = np.asarray(theta) if np.ndim(theta) else theta
+    if np.ndim(theta) == 0:
+        return (f(theta + eps) - f(theta - eps)) / (2 * eps)
+    out = np.zeros(theta.shape)
+    for i in np.ndindex(theta.shape):
+        theta[i] += eps
+        plus = f(theta)
+        theta[i] -= 2 * eps
+        out[i] = (plus - f(theta)) / (2 * eps)  # never puts theta[i] back
+    return out
+
+
+def in_place_approximately_restored(f, theta, eps):
+    if np.ndim(theta) == 0:
+        return (f(theta + eps) - f(theta - eps)) / (2 * eps)
+    theta = np.asarray(theta)
+    out = np.zeros(theta.shape)
+    for i in np.ndindex(theta.shape):
+        theta[i] += eps
+        plus = f(theta)
+        theta[i] -= 2 * eps
+        out[i] = (plus - f(theta)) / (2 * eps)
+        theta[i] += eps  # round-off: not always the original value
+    return out
+
+
+def int_copy(f, theta, eps):
+    if np.ndim(theta) == 0:
+        return (f(theta + eps) - f(theta - eps)) / (2 * eps)
+    out = np.zeros(np.shape(theta))
+    for i in np.ndindex(np.shape(theta)):
+        plus, minus = np.copy(theta), np.copy(theta)  # stays integer for an integer theta
+        plus[i] += eps
+        minus[i] -= eps
+        out[i] = (f(plus) - f(minus)) / (2 * eps)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (forgot_the_2, "twice the right value"),
+        (one_sided_difference, "this is the one-sided difference"),
+        (precedence, ""),
+        (in_place_unrestored, "changed the caller's theta"),
+        (in_place_approximately_restored, "changed the caller's theta"),
+        (int_copy, ""),
+    ],
+)
+def test_typical_centered_mistakes_fail(wrong, hint):
+    v = verdict("numerical.centered_difference", wrong)
+    assert not v.passed
+    assert hint in v.message
+
+
+def test_centered_used_where_one_sided_is_asked_fails():
+    v = verdict("numerical.one_sided_difference", centered_difference)
+    assert not v.passed and "this is the centered difference" in v.message
+
+
+def test_stateful_function_fails():
+    calls = []
+
+    def drifting(f, theta, eps):
+        calls.append(1)
+        return centered_difference(f, theta, eps * len(calls))
+
+    v = verdict("numerical.centered_difference", drifting)
+    assert not v.passed
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda d, f, g, t, e: 1 / error_order(d, f, g, t, e), "1 / order"),
+        (lambda d, f, g, t, e: np.polyfit(np.log(e), [np.log(d(f, t, x) - g(t)) for x in e], 1)[0], "NaN"),
+        (lambda d, f, g, t, e: np.polyfit(np.log(e), [np.log(abs(d(f, t, x) - g(t))) for x in e], 1)[1], ""),
+        (lambda d, f, g, t, e: 2.0, ""),
+    ],
+)
+def test_wrong_orders_fail(wrong, fragment):
+    with np.errstate(invalid="ignore"):
+        v = verdict("numerical.error_order", wrong)
+    assert not v.passed and fragment in v.message
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda d, f, g, t, e: 1e-5,  # a fixed textbook value, whatever the function
+        lambda d, f, g, t, e: 1e-8,  # the one-sided optimum
+        lambda d, f, g, t, e: e[int(np.argmin([d(f, t, x) - g(t) for x in e]))],  # signed error
+        lambda d, f, g, t, e: min(abs(d(f, t, x) - g(t)) for x in e),  # the error, not the eps
+        lambda d, f, g, t, e: float(np.argmin([abs(d(f, t, x) - g(t)) for x in e])),  # the index
+        lambda d, f, g, t, e: e[-1],
+    ],
+)
+def test_wrong_best_eps_fail(wrong):
+    v = verdict("numerical.best_eps", wrong, centered_difference)
+    assert not v.passed
+
+
+def test_best_eps_band_accepts_the_flat_bottom_only():
+    def shifted(k):
+        def pick(d, f, g, t, e):
+            i = int(np.argmin([abs(d(f, t, x) - g(t)) for x in e])) + k
+            return e[min(max(i, 0), len(e) - 1)]
+
+        return pick
+
+    # a quarter decade larger (the smaller side can already sit on a lucky round-off dip)
+    assert verdict("numerical.best_eps", shifted(-1), centered_difference).passed
+    assert not verdict("numerical.best_eps", shifted(4), centered_difference).passed  # a decade: round-off
+    assert not verdict("numerical.best_eps", shifted(-4), centered_difference).passed  # a decade: truncation
+
+
+# --------------------------------------------------------------------------- hostile answers
+class _EqualsEverything:
+    def __eq__(self, other):
+        return True
+
+    __le__ = __ge__ = __lt__ = __gt__ = __eq__
+
+    def __float__(self):
+        raise TypeError("no")
+
+
+class _RiggedArray(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), dtype=bool)
+
+    def __sub__(self, other):
+        return np.zeros(np.shape(self))
+
+
+def _raises(*args):
+    raise RuntimeError("kaput")
+
+
+@pytest.mark.parametrize(
+    "check",
+    ["numerical.one_sided_difference", "numerical.centered_difference", "numerical.error_order", "numerical.best_eps"],
+)
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        lambda *a: _EqualsEverything(),
+        lambda *a: np.zeros(np.shape(a[2]) if len(a) == 3 else ()).view(_RiggedArray),
+        lambda *a: float("nan"),
+        lambda *a: None,
+        _raises,
+    ],
+)
+def test_hostile_answers_fail(check, hostile):
+    extra = (centered_difference,) if check == "numerical.best_eps" else ()
+    v = verdict(check, hostile, *extra)
+    assert not v.passed
+
+
+def test_forged_payload_with_other_cases_is_rejected():
+    check = "numerical.centered_difference"
+    easy = [{"f": "cube", "theta": 1.0, "eps": 0.01}] * len(CASES[check])
+    payload = record_answers(check, centered_difference, cases=easy)
+    v = verify_payload(check, CASES[check], [payload])
+    assert not v.passed and "recorded cases differ" in v.message
+
+
+def test_forged_payload_answers_are_judged():
+    check = "numerical.centered_difference"
+    payload = record_answers(check, centered_difference, cases=CASES[check])
+    payload["outputs"][0]["answer"]["first"] = payload["outputs"][1]["answer"]["first"]
+    assert not verify_payload(check, CASES[check], [payload]).passed
+    payload["outputs"][0] = {"ok": True, "answer": {"first": 3.0}}
+    assert not verify_payload(check, CASES[check], [payload]).passed
+
+
+# --------------------------------------------------------------------------- test functions, visible tests
+@pytest.mark.parametrize("name", ["cube", "quartic", "sin", "exp"])
+@pytest.mark.parametrize("shape", [(), (3,), (2, 2)])
+def test_test_functions_have_the_right_gradients(name, shape):
+    fn = make_function(name, shape=shape, seed=1, k=1.7, offset=5.0)
+    theta = 0.3 if shape == () else np.random.default_rng(0).uniform(-1, 1, size=shape)
+    np.testing.assert_allclose(centered_difference(fn.f, theta, 1e-5), fn.g(theta), atol=1e-8)
+    # |f'''| by a centered difference of the exact first derivative (twice)
+    if shape == ():
+        d3 = centered_difference(lambda t: centered_difference(fn.g, t, 1e-3), theta, 1e-3)
+        assert fn.d3(theta) == pytest.approx(abs(d3), rel=1e-4)
+
+
+@pytest.mark.parametrize("name", ["quadratic_form", "log_sum_exp"])
+def test_coupled_test_functions_have_the_right_gradients(name):
+    fn = make_function(name, shape=(2, 3), seed=4)
+    theta = np.random.default_rng(1).normal(size=(2, 3))
+    np.testing.assert_allclose(centered_difference(fn.f, theta, 1e-5), fn.g(theta), atol=1e-8)
+
+
+def test_known_order_difference_has_its_order():
+    method = KnownOrderDifference(np.cos, c=-2.0, p=3, d=0.5)
+    eps = np.logspace(-1, -3, 5)
+    errors = [abs(method(np.sin, 0.2, e) - np.cos(0.2)) for e in eps]
+    assert fit_order(eps, errors, eps_min=eps.min()) == pytest.approx(3, abs=0.05)
+
+
+def test_visible_tests_pass_the_reference():
+    visible_difference(one_sided_difference, "one_sided")
+    visible_difference(centered_difference, "centered")
+    visible_error_order(error_order)
+    visible_best_eps(best_eps, centered_difference)
+
+
+@pytest.mark.parametrize(
+    ("fn", "method", "fragment"),
+    [
+        (forgot_the_2, "centered", "about twice the right value"),
+        (one_sided_difference, "centered", "this is the one-sided difference"),
+        (centered_difference, "one_sided", "this is the centered difference"),
+        (in_place_approximately_restored, "centered", "changed the caller's theta"),
+        (int_copy, "centered", "integer theta"),
+        (lambda f, theta, eps: centered_difference(f, np.ravel(theta) if np.ndim(theta) else theta, eps), "centered",
+         "not flattened"),
+        (lambda f, theta, eps: [centered_difference(f, theta, eps)], "centered", "return a number"),
+        (_raises, "centered", "raised RuntimeError: kaput"),
+    ],
+)
+def test_visible_difference_explains_the_mistake(fn, method, fragment):
+    with pytest.raises(CheckFailure, match=fragment):
+        visible_difference(fn, method)
+
+
+def test_visible_difference_not_written_yet():
+    def stub(f, theta, eps):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not written yet"):
+        visible_difference(stub, "centered")
+
+
+def test_visible_order_and_best_eps_explain():
+    with pytest.raises(CheckFailure, match="1 / order"):
+        visible_error_order(lambda d, f, g, t, e: 1 / error_order(d, f, g, t, e))
+    with pytest.raises(CheckFailure, match="too small"):
+        visible_best_eps(lambda d, f, g, t, e: e[-1], centered_difference)
