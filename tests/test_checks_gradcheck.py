@@ -1,0 +1,337 @@
+"""helpers.checks.gradcheck: correct answers pass, typical and hostile wrong answers fail.
+
+The "student" implementations below are written here (the slide's loops), independent of
+helpers._reference.gradcheck, which the checks use as the expected answer. The hidden cases
+are read from the notebook's test cells, so the cases that grade students are the ones tested.
+"""
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from helpers import planted_bugs
+from helpers._reference import gradcheck as ref
+from helpers.checks import core
+from helpers.checks import gradcheck as G
+from helpers.network import activation_derivative
+
+NOTEBOOK = Path(__file__).parents[1] / "notebooks/04_gradient_checking/gradient_checking.ipynb"
+
+
+def _hidden_cases():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    found = {}
+    for cell in nb.cells:
+        if "tests" in cell.metadata.get("tags", []):
+            for name, cases in core.hidden_calls_in_source(cell.source):
+                found[name] = cases
+    return found
+
+
+CASES = _hidden_cases()
+
+
+# --------------------------------------------------------------------------- a student
+def p2v(params, order="lecture"):
+    L = len(params) // 2
+    names = [f"{p}{l}" for l in range(1, L + 1) for p in ("W", "b")]
+    if order == "W first":
+        names = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
+    layout = [(k, params[k].shape) for k in names]
+    return np.concatenate([params[k].ravel() for k in names]), layout
+
+
+def v2p(theta, layout):
+    out, i = {}, 0
+    for k, shape in layout:
+        size = int(np.prod(shape))
+        out[k] = theta[i:i + size].reshape(shape).copy()
+        i += size
+    return out
+
+
+def g2v(grads, layout):
+    return np.concatenate([grads["d" + k].ravel() for k, _ in layout])
+
+
+def make_approx(two=2.0, perturb="copy"):
+    """perturb: "copy" (right), "back_to_start" (+eps then -eps on one array: J_minus unperturbed),
+    "drift" (+eps, then -2 eps, never put back)."""
+
+    def gradient_approx(cost_fn, params, eps=1e-7):
+        theta, layout = p2v(params)
+        out = np.zeros_like(theta)
+        for i in range(theta.size):
+            if perturb == "copy":
+                plus_t, minus_t = theta.copy(), theta.copy()
+                plus_t[i] += eps
+                minus_t[i] -= eps
+                plus, minus = cost_fn(v2p(plus_t, layout)), cost_fn(v2p(minus_t, layout))
+            else:
+                theta[i] += eps
+                plus = cost_fn(v2p(theta, layout))
+                theta[i] -= eps if perturb == "back_to_start" else 2 * eps
+                minus = cost_fn(v2p(theta, layout))
+            out[i] = (plus - minus) / (two * eps)
+        return out
+
+    return gradient_approx
+
+
+def make_check(approx=None, normalized=True, grad_order="lecture"):
+    approx = approx or make_approx()
+
+    def rel(a, b):
+        num = np.linalg.norm(a - b)
+        den = np.linalg.norm(a) + np.linalg.norm(b)
+        if not normalized:
+            return float(num)
+        return 0.0 if den == 0 else float(num / den)
+
+    def gradient_check(cost_fn, params, grads, eps=1e-7):
+        _, layout = p2v(params)
+        _, glayout = p2v(params, order=grad_order)
+        dtheta = g2v(grads, glayout)
+        a = approx(cost_fn, params, eps)
+        per_block, i = {}, 0
+        for k, shape in layout:
+            size = int(np.prod(shape))
+            per_block["d" + k] = rel(a[i:i + size], dtheta[i:i + size])
+            i += size
+        return rel(a, dtheta), per_block
+
+    return gradient_check
+
+
+def make_hunt(check=None, threshold=1e-4):
+    check = check or make_check()
+
+    def find_buggy_blocks(cost_fn, backprop, params):
+        _, per_block = check(cost_fn, params, backprop(params))
+        return {k for k, d in per_block.items() if d >= threshold}
+
+    return find_buggy_blocks
+
+
+def make_backward(l2_factor=1.0, keep_prob_scaling=True):
+    def backward_fixed(AL, Y, cache, params, lambd=0.0):
+        L, m = len(params) // 2, AL.shape[1]
+        grads, dZ = {}, AL - Y
+        for l in range(L, 0, -1):
+            grads[f"dW{l}"] = dZ @ cache.A[l - 1].T / m + l2_factor * lambd / m * params[f"W{l}"]
+            grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m
+            if l > 1:
+                dA = params[f"W{l}"].T @ dZ
+                if cache.D[l - 1] is not None:
+                    dA = dA * cache.D[l - 1] / (cache.keep_prob if keep_prob_scaling else 1.0)
+                dZ = dA * activation_derivative(cache.Z[l - 1], cache.hidden)
+        return grads
+
+    return backward_fixed
+
+
+def make_regularized(cost_factor=1.0, grad_on_b=False):
+    def l2_regularized(cost_fn, backprop, lambd, m):
+        def J(params):
+            return cost_fn(params) + cost_factor * lambd / (2 * m) * sum(
+                np.sum(v**2) for k, v in params.items() if k.startswith("W"))
+
+        def bp(params):
+            g = dict(backprop(params))
+            for k, v in params.items():
+                if k.startswith("W") or grad_on_b:
+                    g["d" + k] = g["d" + k] + lambd / m * v
+            return g
+
+        return J, bp
+
+    return l2_regularized
+
+
+CORRECT = {
+    "gradcheck.flatten": (p2v, v2p, g2v),
+    "gradcheck.approx": (make_approx(),),
+    "gradcheck.check": (make_check(),),
+    "gradcheck.bug_hunt": (make_hunt(),),
+    "gradcheck.fixed_backward": (make_backward(),),
+    "gradcheck.regularized": (make_regularized(),),
+}
+
+
+def verdict(name, *solution):
+    payload = core.record_answers(name, *solution, cases=CASES[name])
+    return core.verify_payload(name, CASES[name], [payload])
+
+
+# --------------------------------------------------------------------------- correct passes
+def test_the_notebook_grades_every_question():
+    assert set(CASES) == set(CORRECT)
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_a_correct_student_passes(name):
+    v = verdict(name, *CORRECT[name])
+    assert v.passed and v.n_passed == len(CASES[name]) >= 2, v.message
+
+
+def test_hidden_cases_leave_a_wide_margin_around_every_threshold():
+    # clean blocks far below GREAT_BELOW, buggy blocks far above WORRY_FROM: the verdicts
+    # cannot flip with the rounding of a different (but correct) implementation
+    for name in ("gradcheck.check", "gradcheck.bug_hunt"):
+        for case in CASES[name]:
+            inputs = G.build_case(case)
+            result = ref.gradient_check(G._cost_fn(inputs), inputs["params"], G._backprop(inputs)(inputs["params"]),
+                                        inputs["eps"])
+            wrong = planted_bugs.affected_blocks(inputs["bugs"], inputs["L"], hidden=inputs["hidden"],
+                                                 lambd=inputs["lambd"])
+            assert set(result.suspicious_blocks) == set(wrong), case
+            for block, d in result.per_block.items():
+                assert (d > 1e-2) if block in wrong else (d < 1e-7), (case, block, d)
+    for case in CASES["gradcheck.fixed_backward"]:
+        inputs = G.build_case(case)
+        J = G._cost_fn(inputs)
+        assert ref.gradient_check(J, inputs["params"], J.gradients(inputs["params"])).difference < 1e-7
+
+
+def test_some_hidden_cases_are_buggy_and_some_clean():
+    kinds = [bool(G.build_case(c)["bugs"]) for c in CASES["gradcheck.check"] + CASES["gradcheck.bug_hunt"]]
+    assert any(kinds) and not all(kinds)
+
+
+# --------------------------------------------------------------------------- typical mistakes
+@pytest.mark.parametrize(
+    ("name", "solution", "message"),
+    [
+        ("gradcheck.flatten", (lambda p: p2v(p, "W first"), v2p, g2v), "theta is not correct"),
+        ("gradcheck.approx", (make_approx(two=1.0),), "twice the gradient"),
+        ("gradcheck.approx", (make_approx(perturb="back_to_start"),), "differs"),
+        ("gradcheck.approx", (make_approx(perturb="drift"),), "differs"),
+        ("gradcheck.check", (make_check(approx=make_approx(two=1.0)),), "is the 2 of 2*eps missing"),
+        ("gradcheck.check", (make_check(normalized=False),), "does not match"),
+        ("gradcheck.check", (make_check(grad_order="W first"),), "does not match"),
+        ("gradcheck.bug_hunt", (make_hunt(threshold=1.0),), "missed"),
+        ("gradcheck.bug_hunt", (make_hunt(threshold=0.0),), "reported as wrong"),
+        ("gradcheck.fixed_backward", (make_backward(l2_factor=0.5),), "gradient check fails"),
+        ("gradcheck.fixed_backward", (make_backward(keep_prob_scaling=False),), "keep_prob=0.7"),
+        ("gradcheck.regularized", (make_regularized(cost_factor=2.0),), "cost_fn_reg"),
+        ("gradcheck.regularized", (make_regularized(grad_on_b=True),), "biases are not regularized"),
+    ],
+)
+def test_typical_mistakes_fail_with_a_useful_message(name, solution, message):
+    v = verdict(name, *solution)
+    assert not v.passed, name
+    assert message in v.message, v.message
+
+
+def test_a_gradient_approx_that_mutates_params_fails():
+    def mutating(cost_fn, params, eps=1e-7):
+        out = make_approx()(cost_fn, params, eps)
+        params["W1"] += 1.0
+        return out
+
+    v = verdict("gradcheck.approx", mutating)
+    assert not v.passed and "changed the params" in v.message
+
+
+# --------------------------------------------------------------------------- hostile answers
+class EqualsEverything(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+class Rigged(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), dtype=bool)
+
+    def __array_finalize__(self, obj):
+        pass
+
+
+def _const_check(cost_fn, params, grads, eps=1e-7):
+    return 1e-9, {k: 1e-9 for k in grads}
+
+
+@pytest.mark.parametrize(
+    ("name", "solution"),
+    [
+        ("gradcheck.check", (_const_check,)),
+        ("gradcheck.check", (lambda c, p, g, e=1e-7: (EqualsEverything(0), dict.fromkeys(g, EqualsEverything(1))),)),
+        ("gradcheck.check", (lambda c, p, g, eps=1e-7: (np.zeros(1).view(Rigged), dict.fromkeys(g, "great")),)),
+        ("gradcheck.check", (lambda c, p, g, eps=1e-7: (float("nan"), dict.fromkeys(g, float("nan"))),)),
+        ("gradcheck.bug_hunt", (lambda c, b, p: {"db2"},)),
+        ("gradcheck.bug_hunt", (lambda c, b, p: ["dW1", "dW1", 3],)),
+        ("gradcheck.bug_hunt", (lambda c, b, p: "db2",)),
+        ("gradcheck.approx", (lambda c, p, eps=1e-7: np.zeros(sum(v.size for v in p.values())).view(Rigged),)),
+        ("gradcheck.flatten", (lambda p: (np.zeros(3).view(Rigged), None), v2p, g2v)),
+        ("gradcheck.fixed_backward", (lambda AL, Y, cache, params, lambd=0.0: {"dW1": EqualsEverything(0)},)),
+        ("gradcheck.regularized", (lambda c, b, lambd, m: (c, b),)),
+    ],
+)
+def test_hostile_answers_fail(name, solution):
+    assert not verdict(name, *solution).passed
+
+
+def test_a_forged_payload_for_other_cases_is_rejected():
+    name = "gradcheck.bug_hunt"
+    easy = [{"seed": 1, "dims": [2, 2, 1], "hidden": "tanh"}]
+    payload = core.record_answers(name, lambda c, b, p: set(), cases=easy)
+    v = core.verify_payload(name, CASES[name], [payload])
+    assert not v.passed and "recorded cases differ" in v.message
+
+
+def test_a_tampered_answer_is_rejected():
+    name = "gradcheck.check"
+    payload = core.record_answers(name, *CORRECT[name], cases=CASES[name])
+    payload["outputs"][0]["answer"]["difference"] = {"shape": [], "f8": "!!"}
+    assert not core.verify_payload(name, CASES[name], [payload]).passed
+
+
+# --------------------------------------------------------------------------- visible diagnostics
+def test_visible_tests_accept_the_correct_student():
+    G.visible_flatten(p2v, v2p, g2v)
+    G.visible_approx(make_approx())
+    G.visible_check(make_check())
+    G.visible_bug_hunt(make_hunt())
+    G.visible_fixed_backward(make_backward())
+    G.visible_regularized(make_regularized())
+
+
+def _column_major(params):
+    _, layout = p2v(params)
+    return np.concatenate([params[k].ravel(order="F") for k, _ in layout]), layout
+
+
+@pytest.mark.parametrize(
+    ("run", "hint"),
+    [
+        (lambda: G.visible_flatten(lambda p: p2v(p, "W first"), v2p, g2v), "all W first"),
+        (lambda: G.visible_flatten(_column_major, v2p, g2v), "column by column"),
+        (lambda: G.visible_flatten(lambda p: (p2v(p)[0].reshape(-1, 1), p2v(p)[1]), v2p, g2v), "1-D"),
+        (lambda: G.visible_approx(make_approx(two=1.0)), "is the 2 of 2*eps missing"),
+        (lambda: G.visible_approx(make_approx(perturb="drift")), "not undone"),
+        (lambda: G.visible_approx(make_approx(perturb="back_to_start")), "off by eps"),
+        (lambda: G.visible_check(make_check(approx=make_approx(two=1.0))), "about 1/3"),
+        (lambda: G.visible_check(make_check(normalized=False)), "||dtheta_approx - dtheta|| alone"),
+        (lambda: G.visible_check(make_check(grad_order="W first")), "another order than theta"),
+        (lambda: G.visible_bug_hunt(make_hunt(threshold=1.0)), "db2 is wrong"),
+        (lambda: G.visible_fixed_backward(make_backward(keep_prob_scaling=False)), "keep_prob=0.8"),
+        (lambda: G.visible_regularized(make_regularized(cost_factor=0.0)), "the L2 term is missing"),
+        (lambda: G.visible_regularized(make_regularized(cost_factor=2.0)), "twice too large"),
+    ],
+)
+def test_visible_tests_explain_the_likely_mistake(run, hint):
+    with pytest.raises(core.CheckFailure) as info:
+        run()
+    assert hint in str(info.value)
+
+
+def test_an_unanswered_exercise_reads_as_not_written_yet():
+    def unanswered(*args, **kwargs):
+        raise NotImplementedError()
+
+    with pytest.raises(core.CheckFailure, match="not written yet"):
+        G.visible_check(unanswered)
