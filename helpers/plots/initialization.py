@@ -1,0 +1,195 @@
+"""Figures of lecture 2: vanishing/exploding activations and the effect of initialization.
+
+Every function returns a :class:`matplotlib.figure.Figure` (never shows it). Figures are
+built with :class:`~matplotlib.figure.Figure` directly, not ``pyplot``, so nothing
+accumulates in pyplot's global state; a notebook displays the returned object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from helpers._validation import as_float_array, as_float_matrix
+
+__all__ = ["activation_size_vs_depth", "cost_curves", "decision_boundaries", "layer_statistics", "variance_vs_fan_in"]
+
+
+def _check_mapping(value, name: str) -> None:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict {{label: ...}}, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} is empty: nothing to plot")
+
+
+def activation_size_vs_depth(depths, sizes: Mapping, *, closed_forms: Mapping | None = None,
+                             ylabel: str = r"$|\hat y|$") -> Figure:
+    """Output size of a deep linear net against its depth, on a log scale.
+
+    Parameters
+    ----------
+    depths : array_like of shape (k,)
+        Numbers of layers ``L``.
+    sizes : dict of str -> array_like of shape (k,)
+        Measured sizes (e.g. ``|y_hat|``) per label ("W = 1.5 I").
+    closed_forms : dict of str -> array_like of shape (k,), optional
+        Predicted curves (e.g. ``1.5 ** (L - 1)``) drawn dashed over the measurements.
+    ylabel : str
+
+    Returns
+    -------
+    Figure
+    """
+    depths = as_float_array(depths, "depths", ndim=1)
+    _check_mapping(sizes, "sizes")
+    fig = Figure()
+    ax = fig.add_subplot()
+    for label, y in sizes.items():
+        y = as_float_array(y, f"sizes[{label!r}]", ndim=1)
+        if y.shape != depths.shape:
+            raise ValueError(f"sizes[{label!r}] has shape {y.shape}, expected {depths.shape} (one per depth)")
+        ax.semilogy(depths, y, "o", label=f"{label} (measured)")
+    for label, y in (closed_forms or {}).items():
+        ax.semilogy(depths, as_float_array(y, f"closed_forms[{label!r}]", ndim=1), "--", color="gray", lw=1)
+        ax.annotate(label, (depths[-1], float(np.asarray(y)[-1])), fontsize=8, ha="right", va="bottom")
+    ax.set_xlabel("number of layers L")
+    ax.set_ylabel(ylabel + " (log scale)")
+    ax.set_title("Deep linear network: the output scales as $w^{L-1}$")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def variance_vs_fan_in(n_values, var_z: Mapping) -> Figure:
+    """``Var(z)`` of one neuron ``z = w_1 x_1 + ... + w_n x_n`` against ``n`` (log-log).
+
+    Parameters
+    ----------
+    n_values : array_like of shape (k,)
+        Fan-ins ``n``.
+    var_z : dict of str -> array_like of shape (k,)
+        Measured ``Var(z)`` per weight scaling ("Var(w) = 1", "Var(w) = 1/n", ...).
+
+    Returns
+    -------
+    Figure
+    """
+    n_values = as_float_array(n_values, "n_values", ndim=1)
+    _check_mapping(var_z, "var_z")
+    fig = Figure()
+    ax = fig.add_subplot()
+    for label, v in var_z.items():
+        ax.loglog(n_values, as_float_array(v, f"var_z[{label!r}]", ndim=1), "o-", label=label)
+    ax.set_xlabel("fan-in n")
+    ax.set_ylabel("Var(z)")
+    ax.set_title("One neuron: larger n needs smaller $w_i$")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def layer_statistics(stats: Mapping, *, title: str = "") -> Figure:
+    """Per-layer activation std and back-propagated gradient std, one line per method.
+
+    Parameters
+    ----------
+    stats : dict of str -> helpers.network.LayerStatistics
+        Computed with labels ``Y`` (so ``dA_std`` is present), one per initialization.
+    title : str
+
+    Returns
+    -------
+    Figure
+        Two panels sharing the layer axis, both on a log scale; a layer whose value is
+        exactly 0 (dead) is left out of the log plot.
+    """
+    _check_mapping(stats, "stats")
+    fig = Figure(figsize=(10, 3.8))
+    ax_a, ax_g = fig.subplots(1, 2, sharex=True)
+    for label, s in stats.items():
+        if getattr(s, "dA_std", None) is None:
+            raise ValueError(f"stats[{label!r}] has no gradient statistics: call layer_statistics(X, params, Y=Y)")
+        ax_a.semilogy(s.layer, np.where(s.a_std > 0, s.a_std, np.nan), label=label)
+        ax_g.semilogy(s.layer, np.where(s.dA_std > 0, s.dA_std, np.nan), label=label)
+    ax_a.set_title("std of the activations A[l]")
+    ax_g.set_title("std of the gradient dA[l]")
+    for ax in (ax_a, ax_g):
+        ax.set_xlabel("layer l")
+    ax_a.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def cost_curves(results: Mapping, *, log: bool = True) -> Figure:
+    """Training cost against iteration, one curve per initialization.
+
+    Parameters
+    ----------
+    results : dict of str -> helpers.network.TrainResult
+    log : bool, default True
+        Log scale for the cost (a large initialization starts orders of magnitude higher).
+
+    Returns
+    -------
+    Figure
+    """
+    _check_mapping(results, "results")
+    fig = Figure()
+    ax = fig.add_subplot()
+    for label, r in results.items():
+        ax.plot(r.iterations, r.costs, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cost J")
+    ax.set_title("Training cost by initialization")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def decision_boundaries(X, Y, predictors: Mapping[str, Callable], *, resolution: int = 150) -> Figure:
+    """Decision regions of 2-D classifiers, one panel each, with the data on top.
+
+    Parameters
+    ----------
+    X : array_like of shape (2, m)
+    Y : array_like of shape (1, m)
+        Labels 0/1.
+    predictors : dict of str -> callable
+        ``predict(X_grid) -> ndarray of shape (1, k)`` with values in {0, 1}; the key is
+        the panel's title (put the accuracy in it).
+    resolution : int, default 150
+        Grid points per axis.
+
+    Returns
+    -------
+    Figure
+    """
+    X = as_float_matrix(X, "X", n_rows=2)
+    Y = as_float_matrix(Y, "Y")
+    if Y.shape != (1, X.shape[1]):
+        raise ValueError(f"Y has shape {Y.shape}, expected (1, {X.shape[1]}) to match X")
+    _check_mapping(predictors, "predictors")
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    pad = 0.5
+    x0 = np.linspace(X[0].min() - pad, X[0].max() + pad, resolution)
+    x1 = np.linspace(X[1].min() - pad, X[1].max() + pad, resolution)
+    G0, G1 = np.meshgrid(x0, x1)
+    grid = np.vstack([G0.ravel(), G1.ravel()])
+    k = len(predictors)
+    fig = Figure(figsize=(3.6 * k, 3.4))
+    axes = np.atleast_1d(fig.subplots(1, k, sharey=True))
+    for ax, (label, predict) in zip(axes, predictors.items(), strict=True):
+        pred = np.asarray(predict(grid), dtype=np.float64)
+        if pred.size != grid.shape[1]:
+            raise ValueError(f"predictors[{label!r}] returned {pred.size} values for {grid.shape[1]} grid points")
+        ax.contourf(G0, G1, pred.reshape(G0.shape), levels=[-0.5, 0.5, 1.5], colors=["#9ecae1", "#fdae6b"], alpha=0.6)
+        ax.scatter(X[0], X[1], c=Y[0], cmap="coolwarm", s=8, edgecolors="k", linewidths=0.2)
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("$x_1$")
+    axes[0].set_ylabel("$x_2$")
+    fig.tight_layout()
+    return fig
