@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # nbval runs the committed notebooks in the current interpreter and compares outputs.
 NBVAL = --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test lint unit env lock bench
+.PHONY: lab test lint unit env lock bench release collect autograde feedback grades validate
 
 env:
 	@$(PYTHON3) scripts/bootstrap.py >/dev/null
@@ -24,7 +24,7 @@ lint: env
 test: env
 	@PY=$(PY); set -e; \
 	echo "== ruff"; $$PY -m ruff check helpers tests grading benchmarks scripts notebooks; \
-	echo "== pytest"; $$PY -m pytest -n 2 $(NBVAL) tests notebooks $(PYTEST_ARGS)
+	echo "== pytest"; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $$PY -m pytest -n 2 $(NBVAL) tests notebooks $(PYTEST_ARGS)
 
 unit: env
 	@PY=$(PY); $$PY -m pytest tests -m "not slow" $(PYTEST_ARGS)
@@ -40,3 +40,23 @@ lock:
 	  echo "# Regenerate with: make lock   (ranges live in pyproject.toml)"; \
 	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' ) > constraints.txt && \
 	rm -rf .lock-venv && echo "constraints.txt updated; update environment.yml to match (tests/test_environment.py checks)"
+
+# ---------------------------------------------------------------- instructor (grading/README.md)
+# make release | make collect INBOX=dir | make autograde [STUDENT=id] [ASSIGNMENT=name] [JOBS=n]
+# make feedback | make grades | make validate NB=path/to/notebook.ipynb
+GRADE = PY=$(PY); $$PY -m grading.course
+release: env
+	@$(GRADE) release
+collect: env
+	@test -n "$(INBOX)" || { echo "usage: make collect INBOX=folder-of-zips-or-notebooks"; exit 2; }
+	@$(GRADE) collect "$(INBOX)" $(if $(FORCE),--force)
+autograde: env
+	@$(GRADE) autograde $(if $(STUDENT),--student $(STUDENT)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) \
+		$(if $(JOBS),--jobs $(JOBS))
+feedback: env
+	@$(GRADE) feedback $(if $(STUDENT),--student $(STUDENT)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+grades: env
+	@$(GRADE) grades
+validate: env
+	@test -n "$(NB)" || { echo "usage: make validate NB=notebooks/01_normalizing_inputs/normalizing_inputs.ipynb"; exit 2; }
+	@$(GRADE) validate $(NB)

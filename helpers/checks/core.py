@@ -232,14 +232,18 @@ def grade_hidden(check_name: str, *solution, cases: Sequence[dict]) -> None:
     """
     payload = record_answers(check_name, *solution, cases=cases)
     text = f"Hidden tests of {check_name}: {len(cases)} case(s) recorded for grading."
-    _display(text, payload)
 
     from helpers._withheld import reference_available
 
     if reference_available():
+        # Instructor edition (source notebook, nbval): judge right here and keep the
+        # notebook small; the payload is only needed where the reference is absent.
         verdict = verify_payload(check_name, list(cases), [payload])
         if not verdict.passed:
             raise CheckFailure(verdict.message)
+        _display(text, None)
+    else:
+        _display(text, payload)
 
 
 def call_student(func, *args, name: str | None = None, **kwargs):
@@ -294,12 +298,13 @@ def expect_array(value, name: str, *, shape: tuple | None = None, hints: dict | 
     return arr
 
 
-def _display(text: str, payload: dict) -> None:
+def _display(text: str, payload: dict | None) -> None:
     try:
         from IPython.display import display
     except ImportError:  # plain Python (unit tests): nothing to show
         return
-    display({"text/plain": text}, metadata={PAYLOAD_KEY: payload}, raw=True)
+    metadata = {} if payload is None else {PAYLOAD_KEY: payload}
+    display({"text/plain": text}, metadata=metadata, raw=True)
 
 
 # --------------------------------------------------------------------------- in the grader
