@@ -1,0 +1,172 @@
+"""Autograde submissions in parallel shards, merge the gradebooks, and report every failure.
+
+Parallelism: students are dealt round-robin into ``jobs`` shards. Each shard is one
+process running nbgrader's autograder (``worker.py``) on its own copy of the gradebook;
+the copies are then merged one after the other into the main gradebook (see
+``gradebook.merge``). Kernels run one BLAS thread each, so ``jobs`` = cores is the sweet spot.
+``jobs=1`` autogrades straight into the main gradebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from . import gradebook
+from .execute import KERNEL_DIED
+from .paths import REPO, Course
+from .worker import grade_pairs
+
+
+def submissions(course: Course, students=None, assignments=None) -> list[tuple[str, str]]:
+    """``(student, assignment)`` pairs present in ``submitted/``, filtered, sorted."""
+    base = course.dir("submitted")
+    pairs = []
+    for sdir in sorted(base.iterdir()) if base.is_dir() else []:
+        if not sdir.is_dir() or (students and sdir.name not in students):
+            continue
+        for adir in sorted(sdir.iterdir()):
+            if adir.is_dir() and (not assignments or adir.name in assignments):
+                pairs.append((sdir.name, adir.name))
+    return pairs
+
+
+def expected_notebooks(course: Course) -> dict[str, list[str]]:
+    with Gradebook(course.db_url) as gb:
+        return {a.name: sorted(nb.name for nb in a.notebooks) for a in gb.assignments}
+
+
+def _fingerprints(course: Course, known: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Checksums of each assignment's cells, to recognise a notebook of another assignment."""
+    out = {}
+    with Gradebook(course.db_url) as gb:
+        for name, notebooks in known.items():
+            out[name] = {c.checksum for nb in notebooks for c in gb.find_notebook(nb, name).source_cells}
+    return out
+
+
+def preflight(course: Course, pairs, known) -> dict[tuple[str, str], list[str]]:
+    """Problems visible before running anything: unreadable, empty, missing or misplaced notebooks."""
+    prints = _fingerprints(course, known)
+    problems: dict[tuple[str, str], list[str]] = {}
+    for student, assignment in pairs:
+        notes = problems.setdefault((student, assignment), [])
+        if assignment not in known:
+            notes.append(f"unknown assignment {assignment!r} (released: {sorted(known)})")
+            continue
+        folder = course.dir("submitted") / student / assignment
+        present = {p.stem: p for p in folder.glob("*.ipynb")}
+        for extra in sorted(set(present) - set(known[assignment])):
+            notes.append(f"unexpected notebook {extra}.ipynb (ignored; expected {known[assignment]})")
+        for name in known[assignment]:
+            path = present.get(name)
+            if path is None:
+                notes.append(f"missing notebook {name}.ipynb: scored 0")
+                continue
+            if path.stat().st_size == 0:
+                notes.append(f"{name}.ipynb is an empty file")
+                continue
+            try:
+                nb = nbformat.read(path, as_version=4)
+            except Exception as exc:
+                notes.append(f"{name}.ipynb is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})")
+                continue
+            sums = gradebook.cell_checksums(nb.cells)
+            if sums and not sums & prints[assignment]:
+                other = [a for a, s in prints.items() if a != assignment and sums & s]
+                notes.append(f"{name}.ipynb looks like a notebook of {other[0] if other else 'another assignment'}")
+    return problems
+
+
+def _cell_failures(course: Course, student: str, assignment: str) -> list[str]:
+    """One line per failed grade cell (its first error) and per cell where the kernel died."""
+    out = []
+    for path in sorted((course.dir("autograded") / student / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            graded = meta.get("grade") and not meta.get("solution")
+            if errors and (graded or any(o.get("ename") == KERNEL_DIED for o in errors)):
+                where = meta.get("grade_id") or "an ungraded cell"
+                said = "; ".join(f"{o.get('ename')}: {str(o.get('evalue'))[:160]}".rstrip(": ") for o in errors)
+                out.append(f"{path.stem}/{where}: {said}")
+    return out
+
+
+def run(course: Course, *, students=None, assignments=None, jobs: int | None = None, log=print) -> dict:
+    """Autograde; returns (and writes to ``<root>/logs/autograde-report.json``) the report."""
+    if not course.db.exists():
+        raise FileNotFoundError(f"no gradebook at {course.db}: run the release step first")
+    if not (course.student_helpers / "helpers" / "__init__.py").is_file():
+        raise FileNotFoundError(f"no student edition of helpers in {course.student_helpers}: run the release step")
+    known = expected_notebooks(course)
+    if assignments:
+        unknown = sorted(set(assignments) - set(known))
+        if unknown:
+            raise ValueError(f"unknown assignment(s) {unknown}; released: {sorted(known)}")
+    pairs = submissions(course, students, assignments)
+    if students:
+        missing = sorted(set(students) - {s for s, _ in pairs})
+        if missing:
+            raise ValueError(f"no submissions for student(s) {missing} in {course.dir('submitted')}")
+    problems = preflight(course, pairs, known)
+    gradable = [p for p in pairs if p[1] in known]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len({s for s, _ in gradable}) or 1))
+    results = _grade(course, gradable, jobs)
+    report = []
+    for entry in results:
+        key = (entry["student"], entry["assignment"])
+        entry["problems"] = problems.get(key, []) + entry.pop("notes")
+        entry["cells"] = _cell_failures(course, *key) if entry["success"] else []
+        report.append(entry)
+    for key, notes in problems.items():
+        if key[1] not in known:
+            report.append({"student": key[0], "assignment": key[1], "success": False,
+                           "error": notes[0], "problems": notes, "cells": []})
+    logs = course.dir("logs")
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "autograde-report.json").write_text(json.dumps(report, indent=1))
+    for entry in report:
+        status = "ok" if entry["success"] else f"FAILED: {entry.get('error')}"
+        log(f"{entry['student']} / {entry['assignment']}: {status}")
+        for line in entry["problems"] + entry["cells"]:
+            log(f"    {line}")
+    return {"report": report, "failed": [e for e in report if not e["success"]]}
+
+
+def _grade(course: Course, pairs, jobs: int) -> list[dict]:
+    if jobs == 1:
+        return grade_pairs(course, course.db_url, pairs)
+    students = sorted({s for s, _ in pairs})
+    shards = [[p for p in pairs if p[0] in students[k::jobs]] for k in range(jobs)]
+    with tempfile.TemporaryDirectory(prefix="shards-", dir=course.root) as tmp:
+        procs = []
+        for k, shard in enumerate(shards):
+            db, out = Path(tmp) / f"shard-{k}.db", Path(tmp) / f"shard-{k}.json"
+            gradebook.copy_sqlite(course.db, db)
+            cmd = [sys.executable, "-m", "grading.course.worker", str(course.root), str(course.source),
+                   f"sqlite:///{db}", str(out), *[f"{s}:{a}" for s, a in shard]]
+            logfile = open(Path(tmp) / f"shard-{k}.log", "w")
+            procs.append((subprocess.Popen(cmd, cwd=REPO, stdout=logfile, stderr=subprocess.STDOUT), db, out,
+                          shard, logfile))
+        results = []
+        for proc, _db, out, _shard, logfile in procs:
+            code = proc.wait()
+            logfile.close()
+            if code != 0 or not out.exists():
+                tail = Path(logfile.name).read_text()[-2000:]
+                raise RuntimeError(f"an autograde worker failed (exit {code}); "
+                                   f"the main gradebook was not changed\n{tail}")
+        for _proc, db, out, shard, _log in procs:  # serially, in shard order
+            gradebook.merge(f"sqlite:///{db}", course.db_url, shard)
+            results.extend(json.loads(out.read_text()))
+    order = {p: i for i, p in enumerate(pairs)}
+    return sorted(results, key=lambda e: order[(e["student"], e["assignment"])])
+

@@ -1,0 +1,135 @@
+"""``GuardedExecute``: nbgrader's ``Execute`` that survives hostile cells.
+
+nbgrader's own behaviour, and what this adds:
+
+* a dead kernel (``os._exit``, ``exit()``, a crash, the memory limit) raises
+  ``DeadKernelError`` and nbgrader discards the whole submission. Here the cell that killed
+  the kernel gets an error output, later cells are not run (grade cells get an error
+  output saying so), and the cells that completed keep their results: partial credit for
+  the work done before the crash.
+* a timed-out cell is interrupted and execution continues (nbgrader's default). If the
+  kernel then does not answer a probe (a loop that swallows ``KeyboardInterrupt``), the
+  kernel is killed and treated as dead.
+* output is capped *while* it arrives (nbgrader's ``LimitOutput`` runs after execution,
+  when a flood has already filled the grader's memory).
+"""
+
+from __future__ import annotations
+
+import json
+
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from .sandbox import SandboxKernelManager
+
+PAYLOAD_KEY = "dl_opt_setup_hidden_tests"  # helpers.checks.core.PAYLOAD_KEY (not imported: kept light)
+KERNEL_DIED = "KernelDied"
+NOT_RUN = "CellNotRun"
+TRUNCATED = "\n[output truncated by the grader: this cell printed more than {} bytes]\n"
+
+
+def _size(out) -> int:
+    try:
+        return len(json.dumps(out, default=str))
+    except Exception:
+        return 1 << 30
+
+
+def _error(ename: str, evalue: str):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class GuardedExecute(Execute):
+    """Execute a submission in the sandbox kernel; see the module docstring."""
+
+    max_output_bytes = Integer(
+        200_000, help="Output kept per cell (bytes of JSON); the rest is dropped as it arrives."
+    ).tag(config=True)
+    max_payload_bytes = Integer(
+        2_000_000, help="Largest hidden-test record kept per output (they are exempt from the cap)."
+    ).tag(config=True)
+    probe_timeout = Integer(15, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._dead_reason = None
+        self._sizes = {}
+        # the sandbox replaces the kernel command; python3 always exists, whatever the notebook names
+        self.kernel_name = "python3"
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._dead_reason is not None:
+            cell.outputs = [_error(NOT_RUN, f"not run: {self._dead_reason}")] if utils.is_grade(cell) else []
+            cell.execution_count = None
+            return cell, resources
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stop(cell, index, "the kernel died while running this cell (os._exit, exit(), memory limit "
+                       "or a crash)")
+            return cell, resources
+        except Exception as exc:  # e.g. no IOPub output: the student's code broke the kernel's messaging
+            self._kill()
+            self._stop(cell, index, f"the kernel stopped responding ({type(exc).__name__})")
+            return cell, resources
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs) and not self._responsive():
+            self._kill()
+            self._dead_reason = f"cell {index} timed out and the kernel did not respond to an interrupt"
+        return cell, resources
+
+    def _stop(self, cell, index: int, why: str) -> None:
+        self._dead_reason = f"{why.split(' (')[0].replace('this cell', f'cell {index}')}; later cells were not run"
+        cell.outputs.append(_error(KERNEL_DIED, f"{why}; the cells after it were not run"))
+
+    def _responsive(self) -> bool:
+        saved = self.timeout
+        self.timeout = self.probe_timeout
+        try:
+            async def send():
+                return await ensure_async(self.kc.execute("pass", store_history=False))
+
+            msg_id = run_sync(send)()
+            return self.wait_for_reply(msg_id) is not None
+        except Exception as exc:
+            self.log.warning("the kernel did not answer after a timeout: %r", exc)
+            return False
+        finally:
+            self.timeout = saved
+
+    def _kill(self) -> None:
+        try:
+            async def stop():
+                await ensure_async(self.km.shutdown_kernel(now=True))
+
+            run_sync(stop)()
+        except Exception as exc:  # already gone: nothing to stop
+            self.log.warning("could not stop the kernel: %s", exc)
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None:
+            return out
+        size = _size(out)
+        meta = out.get("metadata") or {}
+        if isinstance(meta, dict) and PAYLOAD_KEY in meta and size <= self.max_payload_bytes:
+            return out
+        used = self._sizes.get(cell_index, 0)
+        self._sizes[cell_index] = used + size
+        if used + size > self.max_output_bytes:
+            if outs and outs[-1] is out:
+                outs.pop()
+            if used <= self.max_output_bytes:
+                outs.append(new_output("stream", name="stdout", text=TRUNCATED.format(self.max_output_bytes)))
+                self._sizes[cell_index] = self.max_output_bytes + 1
+        return out

@@ -1,0 +1,53 @@
+"""Start an IPython kernel for grading: resource limits, student edition of ``helpers``.
+
+Run as a plain script (``python kernel_launcher.py <student_helpers_dir> -f <connection file>``)
+by :class:`grading.course.sandbox.SandboxKernelManager`. It imports nothing from the course so
+that the student's kernel never has the instructor's packages on its path.
+
+Why each step:
+
+* ``RLIMIT_AS`` turns a memory-exhausting cell into a ``MemoryError`` (or, at worst, a dead
+  kernel) instead of the machine swapping; ``RLIMIT_FSIZE`` stops a cell from filling the
+  disk; ``RLIMIT_CORE`` = 0 avoids core dumps of crashed kernels.
+* The editable install of the course (``__editable__`` finder) maps ``helpers._reference`` to
+  the instructor's source tree; dropping it and putting the student edition first on
+  ``sys.path`` means ``import helpers._reference`` fails exactly as on a student's machine.
+"""
+
+import os
+import sys
+
+
+def _limit(name, value):
+    import resource
+
+    which = getattr(resource, name, None)
+    if which is None or value <= 0:
+        return
+    _soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(which, (value, hard))
+
+
+def main():
+    student_helpers = sys.argv[1]
+    del sys.argv[1]
+    mib = 1024 * 1024
+    _limit("RLIMIT_AS", int(os.environ.get("COURSE_KERNEL_MEMORY_MB", "3072")) * mib)
+    _limit("RLIMIT_FSIZE", int(os.environ.get("COURSE_KERNEL_FILE_MB", "64")) * mib)
+    _limit("RLIMIT_CORE", 0)
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in getattr(h, "__module__", "")]
+    sys.path[:] = [p for p in sys.path if "__editable__" not in p and p != os.path.dirname(__file__)]
+    sys.path.insert(0, student_helpers)
+    sys.path_importer_cache.clear()
+    for name in [m for m in sys.modules if m == "helpers" or m.startswith("helpers.")]:
+        del sys.modules[name]
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Where the course lives, and how nbgrader is configured for it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+GRADING = Path(__file__).resolve().parent.parent
+REPO = GRADING.parent
+CONFIG_FILE = GRADING / "nbgrader_config.py"
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course root and the folder of source assignments it releases."""
+
+    root: Path = GRADING
+    source: Path = REPO / "notebooks"
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root).resolve())
+        object.__setattr__(self, "source", Path(self.source).resolve())
+
+    @property
+    def db(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db}"
+
+    @property
+    def student_helpers(self) -> Path:
+        """Folder whose ``helpers/`` is the student edition (the grading kernel's)."""
+        return self.root / ".student_helpers"
+
+    def dir(self, step: str) -> Path:
+        return self.root / step
+
+    def assignments(self) -> list[str]:
+        """Every folder of ``source`` holding a notebook is an assignment, in name order."""
+        if not self.source.is_dir():
+            raise FileNotFoundError(f"source folder {self.source} does not exist")
+        return sorted(p.name for p in self.source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+    def environ(self) -> None:
+        """Point ``nbgrader_config.py`` at this course (it reads these variables)."""
+        os.environ["COURSE_ROOT"] = str(self.root)
+        os.environ["COURSE_SOURCE"] = str(self.source)
+        os.environ["COURSE_STUDENT_HELPERS"] = str(self.student_helpers)
+        os.environ.pop("COURSE_DB_URL", None)
+
+    def config(self, **overrides) -> Config:
+        """The course's nbgrader config (``grading/nbgrader_config.py``) for this course."""
+        self.environ()
+        loader = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent))
+        config = loader.load_config()
+        for section, values in overrides.items():
+            for key, value in values.items():
+                config[section][key] = value
+        return config

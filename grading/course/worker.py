@@ -1,0 +1,45 @@
+"""Autograde a list of ``student:assignment`` pairs into one gradebook (one process per shard).
+
+``python -m grading.course.worker ROOT SOURCE DB_URL OUT.json student:assignment ...``
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from .gradebook import zero_failed
+from .nbapi import api, failure_reason
+from .paths import Course
+
+_COURSE_LINE = re.compile(r"\[course\]\s*(.*)")
+
+
+def grade_pairs(course: Course, db_url: str, pairs: list[tuple[str, str]]) -> list[dict]:
+    nb = api(course, CourseDirectory={"db_url": db_url})
+    results = []
+    for student, assignment in pairs:
+        result = nb.autograde(assignment, student, force=True, create=True)
+        log = result.get("log") or ""
+        entry = {"student": student, "assignment": assignment, "success": bool(result["success"]),
+                 "notes": [m.group(1).strip() for m in _COURSE_LINE.finditer(log)]}
+        if not result["success"]:
+            entry["error"] = failure_reason(log, result.get("error"))
+            zero_failed(db_url, student, assignment)
+        results.append(entry)
+    return results
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    root, source, db_url, out, *pairs = argv
+    course = Course(Path(root), Path(source))
+    results = grade_pairs(course, db_url, [tuple(p.split(":", 1)) for p in pairs])
+    Path(out).write_text(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""nbgrader configuration of the course (instructor side). See README.md in this folder.
+
+Works from any current directory: every path is derived from this file. Two environment
+variables let the tests (and ``python -m grading.course --root/--source``) point the same
+configuration at a temporary course:
+
+* ``COURSE_ROOT``: nbgrader's course root (release/, submitted/, autograded/, feedback/,
+  gradebook.db); default: this folder.
+* ``COURSE_SOURCE``: the folder holding one sub-folder per assignment; default: the
+  repository's ``notebooks/`` (the single source of truth, nothing is copied by hand).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:  # the preprocessors below live in grading/course
+    sys.path.insert(0, str(REPO))
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from grading.course.execute import GuardedExecute  # noqa: E402
+from grading.course.restore import RestoreCells  # noqa: E402
+from grading.course.verify import VerifyHiddenTests  # noqa: E402
+
+c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
+
+ROOT = Path(os.environ.get("COURSE_ROOT") or HERE).resolve()
+SOURCE = Path(os.environ.get("COURSE_SOURCE") or REPO / "notebooks").resolve()
+# the grading kernel imports the student edition of helpers (built by the release step)
+os.environ.setdefault("COURSE_STUDENT_HELPERS", str(ROOT / ".student_helpers"))
+
+c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.source_directory = str(SOURCE)
+c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL") or f"sqlite:///{ROOT / 'gradebook.db'}"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.cfg", ".*"]
+
+# Generate the release: solutions and hidden tests removed by nbgrader's defaults.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Autograde: nbgrader's pipeline with three extensions (grading/course/*.py, README "Hardening").
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute,
+    VerifyHiddenTests,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.GuardedExecute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
+c.GuardedExecute.interrupt_on_timeout = True
+c.GuardedExecute.execute_retries = 0
+c.VerifyHiddenTests.check_modules = [p for p in os.environ.get("COURSE_CHECK_MODULES", "").split(os.pathsep) if p]
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+# Validation (instructor preview, students' validate.py) uses the same per-cell timeout.
+c.Execute.timeout = c.GuardedExecute.timeout

@@ -1,0 +1,87 @@
+"""Grading pieces that need no kernel: the shard merge and the CLI's argument checks."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from nbgrader.api import Gradebook
+
+from grading.course import gradebook
+from grading.course.paths import Course
+
+
+def _course_db(path):
+    url = f"sqlite:///{path}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("a1")
+        gb.add_notebook("nb", "a1")
+        for name, pts in (("ex1-tests", 2), ("ex2-tests", 3)):
+            gb.add_grade_cell(name, "nb", "a1", max_score=pts, cell_type="code")
+            gb.add_source_cell(name, "nb", "a1", cell_type="code", checksum=name, locked=True)
+        gb.add_solution_cell("ex1-solution", "nb", "a1")
+        gb.add_source_cell("ex1-solution", "nb", "a1", cell_type="code", checksum="s", locked=False)
+        gb.add_student("old")
+        gb.add_submission("a1", "old")
+        grade = gb.find_grade("ex1-tests", "nb", "a1", "old")
+        grade.manual_score = 1.5  # an instructor's manual score: autograding must keep it
+        gb.db.commit()
+    return url
+
+
+def _autograde(url, student, scores):
+    """What nbgrader's autograder writes for one submission."""
+    with Gradebook(url) as gb:
+        gb.update_or_create_student(student, first_name=student.upper())
+        gb.update_or_create_submission("a1", student)
+        for name, score in scores.items():
+            g = gb.find_grade(name, "nb", "a1", student)
+            g.auto_score = score
+            g.needs_manual_grade = g.manual_score is not None
+        gb.find_comment("ex1-solution", "nb", "a1", student).auto_comment = f"{student} says hi"
+        gb.db.commit()
+
+
+def test_merged_shards_equal_a_sequential_run(tmp_path):
+    plan = {"old": {"ex1-tests": 2.0, "ex2-tests": 0.0}, "s1": {"ex1-tests": 0.0, "ex2-tests": 3.0},
+            "s2": {"ex1-tests": 2.0, "ex2-tests": 3.0}}
+    sequential = _course_db(tmp_path / "seq.db")
+    for student, scores in plan.items():
+        _autograde(sequential, student, scores)
+    main = _course_db(tmp_path / "main.db")
+    shards = [["old", "s2"], ["s1"]]
+    for k, students in enumerate(shards):
+        gradebook.copy_sqlite(tmp_path / "main.db", tmp_path / f"shard{k}.db")
+        for s in students:
+            _autograde(f"sqlite:///{tmp_path / f'shard{k}.db'}", s, plan[s])
+    for k, students in enumerate(shards):
+        gradebook.merge(f"sqlite:///{tmp_path / f'shard{k}.db'}", main, [(s, "a1") for s in students])
+    assert gradebook.snapshot(main) == gradebook.snapshot(sequential)
+    assert gradebook.snapshot(main)[("grade", "old", "a1", "nb", "ex1-tests")] == (2.0, 1.5, True)
+
+
+def test_a_failed_submission_is_zero_and_flagged(tmp_path):
+    url = _course_db(tmp_path / "g.db")
+    _autograde(url, "s1", {"ex1-tests": 2.0, "ex2-tests": 3.0})
+    gradebook.zero_failed(url, "s1", "a1")
+    snap = gradebook.snapshot(url)
+    assert snap[("grade", "s1", "a1", "nb", "ex1-tests")] == (0.0, None, True)
+    assert snap[("grade", "s1", "a1", "nb", "ex2-tests")] == (0.0, None, True)
+
+
+def test_autograde_needs_a_release_first(tmp_path):
+    from grading.course import autograde
+
+    (tmp_path / "src" / "a1").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="release step"):
+        autograde.run(Course(tmp_path / "course", tmp_path / "src"))
+
+
+def test_cell_checksums_recognise_untouched_locked_cells():
+    from nbgrader.utils import compute_checksum
+
+    cell = new_code_cell("x = 1", metadata={"nbgrader": {"grade": False, "solution": False, "locked": True,
+                                                         "grade_id": "setup", "schema_version": 3}})
+    nb = new_notebook(cells=[cell])
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    assert gradebook.cell_checksums(nb.cells) == {compute_checksum(cell)}
