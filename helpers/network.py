@@ -55,13 +55,8 @@ def activation(Z: np.ndarray, name: str) -> np.ndarray:
     if name == "tanh":
         return np.tanh(Z)
     if name == "sigmoid":
-        # split by sign so exp never overflows
-        out = np.empty_like(Z)
-        pos = Z >= 0
-        out[pos] = 1.0 / (1.0 + np.exp(-Z[pos]))
-        ez = np.exp(Z[~pos])
-        out[~pos] = ez / (1.0 + ez)
-        return out
+        # sigmoid(z) = exp(-log(1 + e^-z)): no overflow, full relative accuracy for z << 0
+        return np.exp(-np.logaddexp(0.0, -Z))
     if name == "linear":
         return Z.copy()
     check_choice(name, "activation", ACTIVATIONS)
@@ -153,6 +148,11 @@ def forward(
     keep_prob = check_probability(keep_prob)
     if masks is not None and len(masks) != L + 1:
         raise ValueError(f"masks must be Cache.D of a forward pass of this network ({L + 1} entries), got {len(masks)}")
+    return _forward(X, params, L, hidden, output, keep_prob, seed, masks)
+
+
+def _forward(X, params, L, hidden, output, keep_prob, seed, masks):
+    """:func:`forward` on validated arguments (training loops validate once, not per step)."""
     rng = None
     A_list, Z_list, D_list = [X], [None], [None]
     A = X
@@ -182,6 +182,14 @@ def _l2_term(params: dict, lambd: float, m: int) -> float:
         return 0.0
     L = check_params(params)
     return lambd / (2 * m) * sum(float(np.sum(params[f"W{l}"] ** 2)) for l in range(1, L + 1))
+
+
+def _cost_from_logits(ZL: np.ndarray, Y: np.ndarray, params: dict, lambd: float) -> float:
+    """Cross-entropy from the output pre-activations (finite even when AL rounds to 0 or 1)."""
+    m = ZL.shape[1]
+    # -log sigmoid(z) = logaddexp(0, -z); -log(1 - sigmoid(z)) = logaddexp(0, z)
+    loss = Y * np.logaddexp(0.0, -ZL) + (1 - Y) * np.logaddexp(0.0, ZL)
+    return float(np.sum(loss) / m) + _l2_term(params, lambd, m)
 
 
 def _check_labels(Y, AL_shape) -> np.ndarray:
@@ -228,8 +236,9 @@ def compute_cost(AL, Y, params: dict | None = None, lambd: float = 0.0, *, ZL=No
     m = AL.shape[1]
     if ZL is not None:
         ZL = np.asarray(ZL, dtype=np.float64)
-        # -log sigmoid(z) = logaddexp(0, -z); -log(1 - sigmoid(z)) = logaddexp(0, z)
-        loss = Y * np.logaddexp(0.0, -ZL) + (1 - Y) * np.logaddexp(0.0, ZL)
+        if ZL.shape != AL.shape:
+            raise ValueError(f"ZL has shape {ZL.shape}, expected {AL.shape} (same as AL)")
+        return _cost_from_logits(ZL, Y, params if params is not None else {}, lambd)
     else:
         if ((AL < 0) | (AL > 1)).any():
             raise ValueError("AL must hold probabilities in [0, 1] (sigmoid outputs)")
@@ -271,6 +280,11 @@ def backward(AL, Y, cache: Cache, params: dict, *, lambd: float = 0.0) -> dict:
     AL = np.asarray(AL, dtype=np.float64)
     Y = _check_labels(Y, AL.shape)
     lambd = check_nonnegative_float(lambd, "lambd")
+    return _backward(AL, Y, cache, params, L, lambd)
+
+
+def _backward(AL, Y, cache: Cache, params: dict, L: int, lambd: float) -> dict:
+    """:func:`backward` on validated arguments."""
     m = AL.shape[1]
     grads = {}
     dZ = AL - Y
@@ -319,11 +333,12 @@ class CostFunction:
     def __call__(self, params: dict) -> float:
         if self._rng is None:
             self._rng = np.random.default_rng(self.seed)
-        _, cache = forward(
-            self.X, params, hidden=self.hidden, keep_prob=self.keep_prob,
-            seed=self._rng, masks=self.masks,
-        )
-        return compute_cost(cache.AL, self.Y, params, self.lambd, ZL=cache.Z[-1])
+        L = check_params(params)
+        if params["W1"].shape[1] != self.X.shape[0]:
+            raise ValueError(f"params['W1'] has shape {params['W1'].shape}, but X has {self.X.shape[0]} features")
+        # X and Y were validated by make_cost_fn; a gradient check calls this 2n times
+        _, cache = _forward(self.X, params, L, self.hidden, "sigmoid", self.keep_prob, self._rng, self.masks)
+        return _cost_from_logits(cache.Z[-1], self.Y, params, self.lambd)
 
     def gradients(self, params: dict, *, masks: list | None = None) -> dict:
         """Backprop gradients of this cost (a fresh mask draw unless ``masks`` given)."""
@@ -438,18 +453,23 @@ def train(
         raise ValueError(f"num_iterations must be an integer >= 0, got {num_iterations!r}")
     if not isinstance(record_every, (int, np.integer)) or record_every < 1:
         raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
-    check_params(params)
+    L = check_params(params)
+    X = as_float_matrix(X, "X", n_rows=params["W1"].shape[1])
+    _check_labels(Y, (params[f"W{L}"].shape[0], X.shape[1]))
+    check_choice(hidden, "hidden activation", ACTIVATIONS)
+    keep_prob = check_probability(keep_prob)
+    lambd = check_nonnegative_float(lambd, "lambd")
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     rng = np.random.default_rng(seed)
     costs, its = [], []
     for it in range(int(num_iterations) + 1):
-        AL, cache = forward(X, params, hidden=hidden, keep_prob=keep_prob, seed=rng)
+        AL, cache = _forward(X, params, L, hidden, "sigmoid", keep_prob, rng, None)
         if it % record_every == 0 or it == num_iterations:
-            costs.append(compute_cost(AL, Y, params, lambd, ZL=cache.Z[-1]))
+            costs.append(_cost_from_logits(cache.Z[-1], Y, params, lambd))
             its.append(it)
         if it == num_iterations:
             break
-        grads = backward(AL, Y, cache, params, lambd=lambd)
+        grads = _backward(AL, Y, cache, params, L, lambd)
         for key in params:
             params[key] -= lr * grads["d" + key]
         if not all(np.isfinite(v).all() for v in params.values()):
