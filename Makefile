@@ -24,7 +24,7 @@ lint: env
 test: env
 	@PY=$(PY); set -e; \
 	echo "== ruff"; $$PY -m ruff check helpers tests grading benchmarks scripts notebooks; \
-	echo "== pytest"; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $$PY -m pytest -n 2 $(NBVAL) tests notebooks $(PYTEST_ARGS)
+	echo "== pytest"; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $$PY -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks $(PYTEST_ARGS)
 
 unit: env
 	@PY=$(PY); $$PY -m pytest tests -m "not slow" $(PYTEST_ARGS)
