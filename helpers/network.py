@@ -468,15 +468,20 @@ def train(
             costs.append(_cost_from_logits(cache.Z[-1], Y, params, lambd))
             its.append(it)
         if it == num_iterations:
+            if not np.isfinite(costs[-1]):
+                raise FloatingPointError(
+                    f"gradient descent diverged (learning_rate={lr}): the final cost is {costs[-1]}"
+                )
             break
+        if it % record_every == 0 and not np.isfinite(costs[-1]):
+            # checked where the cost is recorded, not every step: once inf/NaN, it stays so
+            raise FloatingPointError(
+                f"gradient descent diverged by iteration {it} (learning_rate={lr}): the cost is "
+                f"{costs[-1]}; try a smaller learning rate"
+            )
         grads = _backward(AL, Y, cache, params, L, lambd)
         for key in params:
             params[key] -= lr * grads["d" + key]
-        if not all(np.isfinite(v).all() for v in params.values()):
-            raise FloatingPointError(
-                f"gradient descent diverged at iteration {it + 1} (learning_rate={lr}): "
-                f"parameters became inf/NaN; try a smaller learning rate"
-            )
     return TrainResult(params, np.array(costs), np.array(its))
 
 

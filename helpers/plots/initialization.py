@@ -118,7 +118,8 @@ def layer_statistics(stats: Mapping, *, title: str = "") -> Figure:
     ax_a.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    # fixed spacing: tight_layout costs a full extra layout pass per figure (~0.15 s)
+    fig.subplots_adjust(wspace=0.25, top=0.84 if title else 0.9)
     return fig
 
 
@@ -191,5 +192,5 @@ def decision_boundaries(X, Y, predictors: Mapping[str, Callable], *, resolution:
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("$x_1$")
     axes[0].set_ylabel("$x_2$")
-    fig.tight_layout()
+    fig.subplots_adjust(wspace=0.08)
     return fig
