@@ -210,6 +210,7 @@ def test_train_reports_divergence_instead_of_returning_nan():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2, 50)) * 100
     Y = (rng.random((1, 50)) < 0.5).astype(float)
-    params = {"W1": rng.normal(size=(4, 2)), "b1": np.zeros((4, 1)), "W2": rng.normal(size=(1, 4)), "b2": np.zeros((1, 1))}
+    params = {"W1": rng.normal(size=(4, 2)), "b1": np.zeros((4, 1)),
+              "W2": rng.normal(size=(1, 4)), "b2": np.zeros((1, 1))}
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="learning_rate"):
         net.train(X, Y, params, learning_rate=1e150, num_iterations=200, hidden="linear", record_every=10)

@@ -12,6 +12,11 @@ Why each step:
 * The editable install of the course (``__editable__`` finder) maps ``helpers._reference`` to
   the instructor's source tree; dropping it and putting the student edition first on
   ``sys.path`` means ``import helpers._reference`` fails exactly as on a student's machine.
+* Figures are not graded, and rendering them to PNG (``%matplotlib inline``'s default, with
+  ``bbox_inches="tight"``, i.e. two full draws per figure) is a large share of a notebook's
+  run time. With ``COURSE_KERNEL_FIGURES=none`` (the default) the inline backend registers
+  no image format: a figure's output is its text repr (``<Figure size 1000x380 with 3
+  Axes>``), so the feedback shows no images. ``png`` restores nbgrader's usual rendering.
 """
 
 import os
@@ -45,8 +50,15 @@ def main():
     for name in [m for m in sys.modules if m == "helpers" or m.startswith("helpers.")]:
         del sys.modules[name]
     from ipykernel import kernelapp
+    from traitlets.config import Config
 
-    kernelapp.launch_new_instance()
+    config = Config()
+    figures = os.environ.get("COURSE_KERNEL_FIGURES", "none").strip().lower()
+    if figures == "none":
+        config.InlineBackend.figure_formats = set()
+    elif figures != "png":
+        raise SystemExit(f"COURSE_KERNEL_FIGURES must be 'none' or 'png', not {figures!r}")
+    kernelapp.launch_new_instance(config=config)
 
 
 if __name__ == "__main__":
