@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 __all__ = [
+    "as_finite_scalar",
     "as_float_array",
     "as_float_matrix",
     "check_choice",
@@ -256,3 +257,44 @@ def check_grads_match(params, grads, *, grads_name: str = "grads") -> int:
                 f"{grads_name}['{key}'] has shape {g.shape} but params['{key[1:]}'] has shape {want}"
             )
     return L
+
+
+def as_finite_scalar(value, fn_name: str, where) -> float:
+    """What a cost or test function returned, as a float, or an error saying where it went wrong.
+
+    Parameters
+    ----------
+    value : object
+        The function's return value: a real number or a size-1 real array.
+    fn_name : str
+        The function's name in messages (``"f"``, ``"cost_fn"``).
+    where : str or callable() -> str
+        Which evaluation this was (``"theta + eps at coordinate (1,)"``); a callable is only
+        called when an error is raised, so the hot loop of a gradient check pays nothing.
+
+    Returns
+    -------
+    float
+    """
+    if type(value) is float and value - value == 0.0:  # the common case: finite float
+        return value
+    if callable(where):
+        where = where()
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        raise TypeError(f"{fn_name} must return a real number, got {_describe(value)} at {where}")
+    if isinstance(value, numbers.Real):
+        result = float(value)
+    else:
+        try:
+            arr = np.asarray(value)
+        except Exception as exc:
+            raise TypeError(f"{fn_name} must return a real number, got {_describe(value)} at {where}") from exc
+        # numpy would read the string "0.5" as a number; a cost that is a string is a bug
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"{fn_name} must return a real number, got dtype {arr.dtype} at {where}")
+        if arr.size != 1:
+            raise ValueError(f"{fn_name} must return a scalar (the cost), got an array of shape {arr.shape} at {where}")
+        result = float(arr.reshape(()).astype(np.float64))
+    if not math.isfinite(result):
+        raise ValueError(f"{fn_name} returned {result} (not finite) at {where}; a finite value is needed")
+    return result

@@ -552,7 +552,7 @@ def test_bad_input_raises_a_named_error(change, error, pattern):
 @pytest.mark.parametrize(
     ("returned", "error", "pattern"),
     [
-        (lambda J: np.array([J, J]), ValueError, r"scalar cost.*shape \(2,\)"),
+        (lambda J: np.array([J, J]), ValueError, r"scalar \(the cost\).*shape \(2,\)"),
         (lambda J: float("nan"), ValueError, "not finite"),
         (lambda J: float("inf"), ValueError, "not finite"),
         (lambda J: "0.5", TypeError, "real number"),

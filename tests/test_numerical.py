@@ -271,7 +271,7 @@ def test_plot_returns_a_figure():
         (lambda t: "cost", 1.0, 0.01, TypeError, "f must return a real number, got str"),
         (lambda t: None, 1.0, 0.01, TypeError, "f must return a real number, got NoneType"),
         (lambda t: np.nan if t[1] > 1.0 else 0.0, np.array([2.0, 1.0]), 0.01, ValueError,
-         r"f returned nan at theta \+ eps at coordinate \(1,\)"),
+         r"f returned nan \(not finite\) at theta \+ eps at coordinate \(1,\)"),
     ],
 )
 def test_bad_input_raises_a_readable_error(method, f, theta, eps, error, match):
@@ -280,7 +280,7 @@ def test_bad_input_raises_a_readable_error(method, f, theta, eps, error, match):
 
 
 def test_f_non_finite_at_theta_names_the_point():
-    with pytest.raises(ValueError, match=r"f returned inf at theta;"):
+    with pytest.raises(ValueError, match=r"f returned inf \(not finite\) at theta;"):
         one_sided_difference(lambda t: math.inf if t == 1.0 else 0.0, 1.0, 0.1)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from helpers._validation import (
     _describe,
+    as_finite_scalar,
     as_float_array,
     check_choice,
     check_eps,
@@ -233,33 +234,8 @@ def _block_differences(a: np.ndarray, b: np.ndarray, layout: ParamLayout) -> lis
 
 
 def _cost_value(value, where) -> float:
-    """``value`` as a float, or an error naming ``where`` (a str, or a callable making one lazily)."""
-    if type(value) is float and value - value == 0.0:  # the common case, without the checks below
-        return value
-    if callable(where):
-        where = where()
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"cost_fn must return a real number, it returned {value!r} for {where}")
-    if isinstance(value, numbers.Real):
-        j = float(value)
-    else:
-        try:
-            arr = np.asarray(value)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"cost_fn must return a real number, it returned {_describe(value)} for {where}"
-            ) from exc
-        # numpy would turn the string "0.5" into 0.5; a cost that is a string is a bug
-        if arr.dtype.kind not in "iuf":
-            raise TypeError(f"cost_fn must return a real number, it returned {_describe(value)} for {where}")
-        if arr.size != 1:
-            raise ValueError(
-                f"cost_fn must return a scalar cost, it returned an array of shape {arr.shape} for {where}"
-            )
-        j = float(arr.reshape(()).astype(np.float64))
-    if not np.isfinite(j):
-        raise ValueError(f"cost_fn returned {j} (not finite) for {where}; the check needs a finite J")
-    return j
+    """``cost_fn``'s return value as a float (see :func:`helpers._validation.as_finite_scalar`)."""
+    return as_finite_scalar(value, "cost_fn", where)
 
 
 def _full_black_box(cost_fn, theta, layout, eps) -> np.ndarray:

@@ -16,11 +16,9 @@ gives the gradient one coordinate at a time: the ``dtheta_approx`` of gradient c
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from helpers._validation import _describe, as_float_array, check_eps
+from helpers._validation import _describe, as_finite_scalar, as_float_array, check_eps
 
 __all__ = ["centered_difference", "one_sided_difference"]
 
@@ -113,23 +111,5 @@ def _coordinatewise(f, theta, eps, *, centered: bool):
 
 
 def _value(out, where: str) -> float:
-    """``f``'s return value as a float, or a readable error saying where it went wrong."""
-    if isinstance(out, (bool, np.bool_)) or isinstance(out, (str, bytes)) or out is None:
-        raise TypeError(f"f must return a real number, got {_describe(out)} at {where}")
-    if isinstance(out, numbers.Real):
-        value = float(out)
-    else:
-        try:
-            arr = np.asarray(out)
-        except Exception as exc:
-            raise TypeError(f"f must return a real number, got {_describe(out)} at {where}") from exc
-        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-            raise TypeError(f"f must return a real number, got dtype {arr.dtype} at {where}")
-        if arr.size != 1:
-            raise ValueError(
-                f"f must return a scalar (the cost), got an array of shape {arr.shape} at {where}"
-            )
-        value = float(arr.reshape(()))
-    if not np.isfinite(value):
-        raise ValueError(f"f returned {value} at {where}; a finite value is needed")
-    return value
+    """``f``'s return value as a float (see :func:`helpers._validation.as_finite_scalar`)."""
+    return as_finite_scalar(out, "f", where)
