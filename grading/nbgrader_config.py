@@ -41,6 +41,9 @@ ROOT = Path(os.environ.get("COURSE_ROOT") or HERE).resolve()
 SOURCE = Path(os.environ.get("COURSE_SOURCE") or REPO / "notebooks").resolve()
 # the grading kernel imports the student edition of helpers (built by the release step)
 os.environ.setdefault("COURSE_STUDENT_HELPERS", str(ROOT / ".student_helpers"))
+# ... and may not read the instructor's files: kernel_launcher.py installs an audit-hook guard
+# (assigned, not defaulted: one process may load this config for several course roots)
+os.environ["COURSE_PROTECTED_DIRS"] = os.pathsep.join(map(str, (REPO, ROOT, SOURCE)))
 
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.source_directory = str(SOURCE)

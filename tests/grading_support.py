@@ -212,6 +212,40 @@ def hostile_notebooks(release, source, *, kernel_classes: bool = True):
     cases["import_reference"] = (with_solutions(release, source, lambda g, c: "\n".join(
         f"def {n}(*_a, **_k):\n" + "".join(f"    {ln}\n" for ln in body.format(name=n).splitlines())
         for n, _ in functions(c))), 0.0, None)
+    # the reference read straight from the instructor's files: found next to the Python
+    # installation or above the working folder, loaded by path (blocked by the kernel's guard)
+    by_path = ("import glob, importlib.util, os, sys\n_seen = []\n"
+               "for _base in [os.getcwd(), sys.prefix, *sys.path]:\n"
+               "    for _up in range(7):\n"
+               "        _base = os.path.dirname(_base)\n"
+               "        try:\n"
+               "            _seen += glob.glob(os.path.join(_base, 'helpers', '_reference', '*.py'))\n"
+               "        except Exception:\n"
+               "            pass\n"
+               "for _path in _seen:\n"
+               "    try:\n"
+               "        _spec = importlib.util.spec_from_file_location('_ref', _path)\n"
+               "        _mod = importlib.util.module_from_spec(_spec)\n"
+               "        _spec.loader.exec_module(_mod)\n"
+               "    except Exception:\n"
+               "        continue\n"
+               "    if hasattr(_mod, '{name}'):\n"
+               "        return getattr(_mod, '{name}')(*_a, **_k)\n"
+               "raise RuntimeError('no reference file found')")
+    cases["reference_by_path"] = (with_solutions(release, source, lambda g, c: "\n".join(
+        f"def {n}(*_a, **_k):\n" + "".join(f"    {ln}\n" for ln in by_path.format(name=n).splitlines())
+        for n, _ in functions(c))), 0.0, None)
+    # ... or computed by a child interpreter, which has the instructor's full helpers
+    child = ("import importlib, pickle, sys\n_a, _k = pickle.loads(sys.stdin.buffer.read())\n"
+             "for _m in " + repr(mods) + ":\n    try:\n        _mod = importlib.import_module(_m)\n"
+             "    except Exception:\n        continue\n    if hasattr(_mod, '{name}'):\n"
+             "        sys.stdout.buffer.write(pickle.dumps(getattr(_mod, '{name}')(*_a, **_k)))\n        break\n")
+    shell = ("import pickle, subprocess, sys\n_out = subprocess.run([sys.executable, '-c', {child!r}], "
+             "input=pickle.dumps((_a, _k)), capture_output=True, check=True)\nreturn pickle.loads(_out.stdout)")
+    cases["child_process"] = (with_solutions(release, source, lambda g, c: "\n".join(
+        f"def {n}(*_a, **_k):\n" + "".join(
+            f"    {ln}\n" for ln in shell.format(child=child.format(name=n)).splitlines())
+        for n, _ in functions(c))), 0.0, None)
     memo = ("{code}\n_first = {{}}\n" + "{wraps}")
     cases["copied_visible"] = (with_solutions(release, source, lambda g, c: memo.format(code=c, wraps="".join(
         f"_real_{n} = {n}\ndef {n}(*a, **k):\n    if '{n}' not in _first:\n        _first['{n}'] = _real_{n}(*a, **k)\n"

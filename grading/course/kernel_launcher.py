@@ -17,6 +17,10 @@ Why each step:
   run time. With ``COURSE_KERNEL_FIGURES=none`` (the default) the inline backend registers
   no image format: a figure's output is its text repr (``<Figure size 1000x380 with 3
   Axes>``), so the feedback shows no images. ``png`` restores nbgrader's usual rendering.
+* ``audit.install`` (an audit hook, irremovable): the kernel cannot read the instructor's
+  files by path (repository, course root, sources, other students), start processes or use
+  ctypes. What the kernel itself loads at start-up is imported first, since that opens
+  files in the Python installation and loads native libraries.
 """
 
 import os
@@ -58,7 +62,25 @@ def main():
         config.InlineBackend.figure_formats = set()
     elif figures != "png":
         raise SystemExit(f"COURSE_KERNEL_FIGURES must be 'none' or 'png', not {figures!r}")
+    _guard(student_helpers)
     kernelapp.launch_new_instance(config=config)
+
+
+def _guard(student_helpers: str) -> None:
+    # what the kernel and the notebooks load at start-up, imported before the guard goes up
+    import ctypes  # noqa: F401
+
+    import matplotlib_inline.backend_inline  # noqa: F401
+    import numpy  # noqa: F401
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import audit
+
+    del sys.path[0]
+    protected = [p for p in os.environ.get("COURSE_PROTECTED_DIRS", "").split(os.pathsep) if p]
+    allowed = [os.getcwd(), student_helpers, sys.prefix, sys.base_prefix, sys.exec_prefix]
+    allowed += [p for p in os.environ.get("COURSE_ALLOWED_DIRS", "").split(os.pathsep) if p]
+    audit.install(protected, allowed)
 
 
 if __name__ == "__main__":
