@@ -7,6 +7,7 @@ SHELL := /bin/bash
 PYTHON3 ?= python3
 PY = $$($(PYTHON3) scripts/bootstrap.py)
 PYTEST_ARGS ?=
+LAB_ARGS ?=
 # nbval runs the committed notebooks in the current interpreter and compares outputs.
 NBVAL = --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
@@ -16,7 +17,7 @@ env:
 	@$(PYTHON3) scripts/bootstrap.py >/dev/null
 
 lab: env
-	@PY=$(PY); cd notebooks && exec $$PY -m jupyter lab
+	@PY=$(PY); cd notebooks && exec $$PY -m jupyter lab $(LAB_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: env
 	@PY=$(PY); $$PY -m ruff check helpers tests grading benchmarks scripts notebooks
