@@ -48,6 +48,10 @@ os.environ["COURSE_PROTECTED_DIRS"] = os.pathsep.join(map(str, (REPO, ROOT, SOUR
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.source_directory = str(SOURCE)
 c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL") or f"sqlite:///{ROOT / 'gradebook.db'}"
+# nbgrader's default course id is "", which its Gradebook never inserts into the course table:
+# SQLite ignores the assignment -> course foreign key, PostgreSQL rejects the release. This is
+# the id ``Gradebook(url)`` uses when none is given (as grading/course/*.py does).
+c.CourseDirectory.course_id = "default_course"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.cfg", ".*"]
 
 # Generate the release: solutions and hidden tests removed by nbgrader's defaults.

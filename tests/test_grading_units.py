@@ -85,3 +85,46 @@ def test_cell_checksums_recognise_untouched_locked_cells():
     nb = new_notebook(cells=[cell])
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)
     assert gradebook.cell_checksums(nb.cells) == {compute_checksum(cell)}
+
+
+def test_cached_reference_answers_judge_every_student_afresh(monkeypatch):
+    """The verifier's per-case cache of reference answers: same verdicts, computed once per case."""
+    import numpy as np
+    from nbformat.v4 import new_output
+
+    from grading.course import verify
+    from helpers.checks import core
+
+    calls = []
+
+    def expected(inputs):
+        calls.append(1)
+        return inputs["x"] ** 2
+
+    check = core.Check(
+        name="units.cached_square",
+        make_inputs=lambda case: {"x": np.random.default_rng(case["seed"]).normal(size=(case["n"], 1))},
+        run=lambda sol, inputs: sol[0](inputs["x"]),
+        encode=lambda out: core.encode_array(out, name="the result", shape=(None, 1)),
+        expected=expected,
+        compare=lambda ans, exp, inputs: core.compare_arrays(ans, exp, name="the result"),
+        decode=core.decode_array,
+    )
+    monkeypatch.setitem(core._REGISTRY, check.name, check)
+    monkeypatch.setattr(core, "_EXPECTED_CACHE", {})
+    cases = [{"seed": 1, "n": 3}, {"seed": 2, "n": 2}]
+    source = f'"""t"""\ngrade_hidden("{check.name}", f, cases={cases!r})\n'
+    pp = verify.VerifyHiddenTests()
+
+    def judged(fn):
+        payload = core.record_answers(check.name, fn, cases=cases)
+        cell = new_code_cell(source, metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "t",
+                                                            "points": 1}})
+        cell.outputs = [new_output("display_data", data={"text/plain": ""}, metadata={core.PAYLOAD_KEY: payload})]
+        _, resources = pp.preprocess_cell(cell, {}, 0)
+        return resources["hidden_verdicts"]["t"]["passed"]
+
+    assert [judged(lambda x: x**2), judged(lambda x: x * 2), judged(lambda x: x**2), judged(lambda x: x)] == [
+        True, False, True, False]
+    assert len(calls) == len(cases)  # once per case, whatever the number of students
+    assert core.get_check(check.name) is check  # the registry is left as it was

@@ -5,6 +5,12 @@ process running nbgrader's autograder (``worker.py``) on its own copy of the gra
 the copies are then merged one after the other into the main gradebook (see
 ``gradebook.merge``). Kernels run one BLAS thread each, so ``jobs`` = cores is the sweet spot.
 ``jobs=1`` autogrades straight into the main gradebook.
+
+With a gradebook on a database server (``Course.database``, e.g. PostgreSQL), shard
+processes write straight into it: every row autograde writes belongs to one student, and
+shards hold disjoint students. ``shard=(k, n)`` grades only the students whose stable hash
+falls in shard k of n, so n machines (a job array, several graders) can split a class
+without talking to each other or agreeing on the list of students (grading/README.md).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import nbformat
@@ -36,6 +43,29 @@ def submissions(course: Course, students=None, assignments=None) -> list[tuple[s
             if adir.is_dir() and (not assignments or adir.name in assignments):
                 pairs.append((sdir.name, adir.name))
     return pairs
+
+
+def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
+    """Whether ``student`` belongs to shard ``k`` of ``n`` (1-based); ``None``: every student.
+
+    A CRC of the id, not a position in a sorted list: machines that see different subsets of
+    ``submitted/`` (per-machine copies, late submissions) still agree on every student's shard.
+    """
+    if shard is None:
+        return True
+    k, n = shard
+    return zlib.crc32(student.encode("utf-8")) % n == k - 1
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` (1 <= K <= N) -> ``(K, N)``."""
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"shard must look like K/N (e.g. 2/4), not {text!r}") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"shard {text!r}: need 1 <= K <= N")
+    return k, n
 
 
 def expected_notebooks(course: Course) -> dict[str, list[str]]:
@@ -100,19 +130,23 @@ def _cell_failures(course: Course, student: str, assignment: str) -> list[str]:
     return out
 
 
-def run(course: Course, *, students=None, assignments=None, jobs: int | None = None, log=print) -> dict:
-    """Autograde; returns (and writes to ``<root>/logs/autograde-report.json``) the report."""
-    if not course.db.exists():
+def run(course: Course, *, students=None, assignments=None, jobs: int | None = None,
+        shard: tuple[int, int] | None = None, log=print) -> dict:
+    """Autograde; returns (and writes to ``<root>/logs/autograde-report[-shard-K-of-N].json``) the report."""
+    if course.local_db and not course.db.exists():
         raise FileNotFoundError(f"no gradebook at {course.db}: run the release step first")
     if not (course.student_helpers / "helpers" / "__init__.py").is_file():
         raise FileNotFoundError(f"no student edition of helpers in {course.student_helpers}: run the release step")
+    gradebook.ensure_course_row(course.db_url)  # before shards or other machines race to create it
     known = expected_notebooks(course)
+    if not known:
+        raise FileNotFoundError(f"the gradebook {_shown(course)} has no assignments: run the release step first")
     if assignments:
         unknown = sorted(set(assignments) - set(known))
         if unknown:
             raise ValueError(f"unknown assignment(s) {unknown}; released: {sorted(known)}")
-    pairs = submissions(course, students, assignments)
-    if students:
+    pairs = [p for p in submissions(course, students, assignments) if in_shard(p[0], shard)]
+    if students and shard is None:
         missing = sorted(set(students) - {s for s, _ in pairs})
         if missing:
             raise ValueError(f"no submissions for student(s) {missing} in {course.dir('submitted')}")
@@ -132,13 +166,25 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
                            "error": notes[0], "problems": notes, "cells": []})
     logs = course.dir("logs")
     logs.mkdir(parents=True, exist_ok=True)
-    (logs / "autograde-report.json").write_text(json.dumps(report, indent=1))
+    # shards on a shared file system must not overwrite each other's report
+    name = "autograde-report.json" if shard is None else f"autograde-report-shard-{shard[0]}-of-{shard[1]}.json"
+    (logs / name).write_text(json.dumps(report, indent=1))
     for entry in report:
         status = "ok" if entry["success"] else f"FAILED: {entry.get('error')}"
         log(f"{entry['student']} / {entry['assignment']}: {status}")
         for line in entry["problems"] + entry["cells"]:
             log(f"    {line}")
     return {"report": report, "failed": [e for e in report if not e["success"]]}
+
+
+def _shown(course: Course) -> str:
+    """The gradebook's URL without a password (for messages)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(course.db_url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
 
 
 def _grade(course: Course, pairs, jobs: int) -> list[dict]:
@@ -150,22 +196,30 @@ def _grade(course: Course, pairs, jobs: int) -> list[dict]:
         procs = []
         for k, shard in enumerate(shards):
             db, out = Path(tmp) / f"shard-{k}.db", Path(tmp) / f"shard-{k}.json"
-            gradebook.copy_sqlite(course.db, db)
+            if course.local_db:
+                gradebook.copy_sqlite(course.db, db)
+                url = f"sqlite:///{db}"
+            else:  # a server takes concurrent writers; shards write disjoint students' rows
+                url = course.db_url
             cmd = [sys.executable, "-m", "grading.course.worker", str(course.root), str(course.source),
-                   f"sqlite:///{db}", str(out), *[f"{s}:{a}" for s, a in shard]]
+                   url, str(out), *[f"{s}:{a}" for s, a in shard]]
             logfile = open(Path(tmp) / f"shard-{k}.log", "w")
             procs.append((subprocess.Popen(cmd, cwd=REPO, stdout=logfile, stderr=subprocess.STDOUT), db, out,
                           shard, logfile))
         results = []
-        for proc, _db, out, _shard, logfile in procs:
-            code = proc.wait()
+        codes = []
+        for proc, _db, _out, _shard, logfile in procs:  # all of them: no worker outlives the temporary folder
+            codes.append(proc.wait())
             logfile.close()
+        for code, (_proc, _db, out, _shard, logfile) in zip(codes, procs, strict=True):
             if code != 0 or not out.exists():
                 tail = Path(logfile.name).read_text()[-2000:]
-                raise RuntimeError(f"an autograde worker failed (exit {code}); "
-                                   f"the main gradebook was not changed\n{tail}")
+                state = ("the main gradebook was not changed" if course.local_db else
+                         "the other shards' grades are in the gradebook; re-run autograde for this shard's students")
+                raise RuntimeError(f"an autograde worker failed (exit {code}); {state}\n{tail}")
         for _proc, db, out, shard, _log in procs:  # serially, in shard order
-            gradebook.merge(f"sqlite:///{db}", course.db_url, shard)
+            if course.local_db:
+                gradebook.merge(f"sqlite:///{db}", course.db_url, shard)
             results.extend(json.loads(out.read_text()))
     order = {p: i for i, p in enumerate(pairs)}
     return sorted(results, key=lambda e: order[(e["student"], e["assignment"])])

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from .paths import GRADING, REPO, Course
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from .autograde import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m grading.course", description=__doc__)
     p.add_argument("--root", type=Path, default=GRADING, help="nbgrader course root (default: grading/)")
     p.add_argument("--source", type=Path, default=REPO / "notebooks", help="source assignments (default: notebooks/)")
+    p.add_argument("--db-url", default=os.environ.get("COURSE_DB_URL") or None,
+                   help="gradebook URL, e.g. postgresql+psycopg://grader@host/course (default: $COURSE_DB_URL, "
+                        "else ROOT/gradebook.db)")
     sub = p.add_subparsers(dest="step", required=True)
     r = sub.add_parser("release", help="student versions of the assignments + the student bundle")
     r.add_argument("assignments", nargs="*")
@@ -22,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--student", action="append", help="only this student (repeatable)")
     a.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     a.add_argument("--jobs", type=int, default=None, help="parallel shards (default: number of cores)")
+    a.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                   help="only the students of shard K of N (machines of a job array; needs a shared --db-url)")
     f = sub.add_parser("feedback", help="per-student HTML feedback in feedback/")
     f.add_argument("--student", action="append")
     f.add_argument("--assignment", action="append")
@@ -35,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    course = Course(args.root, args.source)
+    course = Course(args.root, args.source, args.db_url)
     if args.step == "release":
         from .release import release
 
@@ -48,7 +63,8 @@ def main(argv=None) -> int:
     if args.step == "autograde":
         from .autograde import run
 
-        return 1 if run(course, students=args.student, assignments=args.assignment, jobs=args.jobs)["failed"] else 0
+        result = run(course, students=args.student, assignments=args.assignment, jobs=args.jobs, shard=args.shard)
+        return 1 if result["failed"] else 0
     if args.step == "feedback":
         from .results import feedback
 

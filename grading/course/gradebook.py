@@ -18,6 +18,24 @@ from nbgrader.api import Gradebook, MissingEntry
 STUDENT_FIELDS = ("first_name", "last_name", "email", "lms_user_id")
 
 
+def ensure_course_row(db_url: str) -> None:
+    """Create the ``default_course`` row that ``Gradebook(url)`` (no course id) inserts when missing.
+
+    nbgrader checks for the row and inserts it, unlocked: two graders opening a new gradebook on
+    a server at once both insert it, and one fails on the primary key. Created once at release,
+    the row is only read afterwards; a lost race here is harmless (the row exists either way).
+    """
+    from nbgrader.api import InvalidEntry
+
+    for attempt in range(2):
+        try:
+            Gradebook(db_url).close()
+            return
+        except InvalidEntry:
+            if attempt:
+                raise
+
+
 def copy_sqlite(src: Path, dest: Path) -> None:
     """A consistent copy of an SQLite gradebook (the backup API, not a file copy)."""
     dest.unlink(missing_ok=True)

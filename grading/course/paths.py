@@ -12,26 +12,42 @@ from traitlets.config.loader import PyFileConfigLoader
 GRADING = Path(__file__).resolve().parent.parent
 REPO = GRADING.parent
 CONFIG_FILE = GRADING / "nbgrader_config.py"
+_SQLITE = "sqlite:///"
 
 
 @dataclass(frozen=True)
 class Course:
-    """An nbgrader course root and the folder of source assignments it releases."""
+    """An nbgrader course root, the folder of source assignments it releases, and its gradebook.
+
+    ``database`` is an SQLAlchemy URL of a gradebook on a server (PostgreSQL, e.g.
+    ``postgresql+psycopg://grader@host/course``) shared by several graders or machines;
+    ``None`` (the default) keeps the gradebook in ``<root>/gradebook.db`` (SQLite).
+    """
 
     root: Path = GRADING
     source: Path = REPO / "notebooks"
+    database: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root).resolve())
         object.__setattr__(self, "source", Path(self.source).resolve())
+        object.__setattr__(self, "database", self.database or None)
 
     @property
     def db(self) -> Path:
+        """The SQLite gradebook file (meaningless when ``local_db`` is false)."""
+        if self.database and self.database.startswith(_SQLITE):
+            return Path(self.database[len(_SQLITE):])
         return self.root / "gradebook.db"
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.db}"
+        return self.database or f"sqlite:///{self.db}"
+
+    @property
+    def local_db(self) -> bool:
+        """The gradebook is an SQLite file on this machine (copied per shard, then merged)."""
+        return self.database is None or self.database.startswith(_SQLITE)
 
     @property
     def student_helpers(self) -> Path:
@@ -52,7 +68,10 @@ class Course:
         os.environ["COURSE_ROOT"] = str(self.root)
         os.environ["COURSE_SOURCE"] = str(self.source)
         os.environ["COURSE_STUDENT_HELPERS"] = str(self.student_helpers)
-        os.environ.pop("COURSE_DB_URL", None)
+        if self.database:
+            os.environ["COURSE_DB_URL"] = self.database
+        else:
+            os.environ.pop("COURSE_DB_URL", None)
 
     def config(self, **overrides) -> Config:
         """The course's nbgrader config (``grading/nbgrader_config.py``) for this course."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from . import gradebook
 from .nbapi import api, last_line
 from .paths import REPO, Course
 
@@ -88,6 +89,7 @@ def release(course: Course, assignments: list[str] | None = None, *, log=print) 
             raise RuntimeError(f"nbgrader generate_assignment {name} failed: {last_line(result.get('error'))}\n"
                                f"{result.get('log', '')}")
         log(f"released {name}")
+    gradebook.ensure_course_row(course.db_url)
     return build_bundle(course, known)
 
 

@@ -14,6 +14,9 @@ not (they came from the student's kernel). For each grade cell that is not a sol
 * on failure an ``error`` output (``HiddenTestFailure``) is appended, so nbgrader's
   ``determine_grade`` gives 0 and the feedback says why. An in-kernel failure (a visible
   test) keeps its own error output and stays a failure.
+
+Reference answers are computed once per hidden case per grader process
+(``helpers.checks.core._expected``); students' answers are never cached.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def grade_pairs(course: Course, db_url: str, pairs: list[tuple[str, str]]) -> li
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root, source, db_url, out, *pairs = argv
-    course = Course(Path(root), Path(source))
+    course = Course(Path(root), Path(source), db_url)
     results = grade_pairs(course, db_url, [tuple(p.split(":", 1)) for p in pairs])
     Path(out).write_text(json.dumps(results))
     return 0

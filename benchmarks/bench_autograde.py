@@ -1,0 +1,274 @@
+"""Autograding throughput: one student's four notebooks vs four trivial ones, and a class in parallel.
+
+Targets (issue: grading throughput):
+
+1. Autograding one student's four solved course notebooks takes at most 2x what the same
+   pipeline needs for four trivial notebooks. A trivial notebook is the floor of
+   ``bench_notebooks.py`` (``%matplotlib inline`` and the imports of numpy, matplotlib and
+   helpers) plus one exercise: a solution cell and a graded test cell with one
+   ``grade_hidden`` call, so it pays what every graded notebook pays (kernel start, imports,
+   nbgrader's sanitize/restore and database work, out-of-kernel verification). Like the
+   course, the trivial notebooks are four assignments of one notebook each.
+2. Autograding a class with ``jobs=2`` has at least 1.6x the throughput of ``jobs=1`` on 2
+   cores, and leaves exactly the gradebook a sequential run leaves (every student, submission,
+   grade and comment row is compared).
+
+Everything runs through ``grading.course.autograde.run`` (what ``make autograde`` runs) on a
+temporary course built from the repository's notebooks. Single-student runs are in-process
+and warm (after one warm-up run), i.e. the marginal cost of one more student in a class
+run. Runs alternate between the compared variants so drifting machine load hits both alike;
+ratios are ratios of medians.
+
+The grading kernel draws no figures by default (``COURSE_KERNEL_FIGURES=none``, grading/README.md);
+a third single-student variant renders them as PNG, as nbgrader normally does, to show that cost.
+
+Usage: ``python benchmarks/bench_autograde.py [--repeats 5] [--class-repeats 2] [--students 8] [--no-png]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
+import grading_support as gs  # noqa: E402
+import nbformat  # noqa: E402
+from _timing import summary  # noqa: E402
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
+
+# nothing above imports numpy: grading.course sets one BLAS thread for the grader first, as the CLI does
+from grading.course import autograde, gradebook, release  # noqa: E402
+from grading.course.paths import Course  # noqa: E402
+
+TRIVIAL = [f"trivial_{k}" for k in range(1, 5)]
+#: the class: cheap-to-run notebooks, so the comparison takes a minute, not ten
+CLASS_ASSIGNMENTS = ["01_normalizing_inputs", "03_numerical_approximation"]
+#: what each class member hands in (cycled): mostly right, some wrong or hostile, so grades differ
+#: (none that hangs a kernel: a timed-out cell costs the whole cell timeout and would dominate the figures)
+CLASS_CASES = ["correct", "correct", "import_reference", "correct", "untouched", "correct", "rigged_eq", "correct"]
+FLOOR_SETUP = ("%matplotlib inline\nimport numpy as np\nimport matplotlib.pyplot as plt\nimport helpers\n"
+               "import toycheck  # registers toy.square\nfrom helpers.checks import call_student, expect_array, "
+               "grade_hidden")
+
+
+def trivial_source(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "toycheck.py").write_text(gs.TOY_CHECK)
+    nb = new_notebook(cells=[new_markdown_cell("# Trivial"), new_code_cell(FLOOR_SETUP, metadata={"tags": ["setup"]}),
+                             *gs._toy_cells("square", "toy.square", 1, 1)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / "trivial.ipynb"
+    nbformat.write(nb, path)
+    gs.nbgrader_meta.apply(path, check=False)
+
+
+def build(tmp: Path) -> tuple[Course, list[str], list[str]]:
+    source = tmp / "source"
+    course_nbs = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    for name in course_nbs:
+        shutil.copytree(ROOT / "notebooks" / name, source / name,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for name in TRIVIAL:
+        trivial_source(source / name)
+    os.environ["COURSE_CHECK_MODULES"] = str(source / TRIVIAL[0] / "toycheck.py")
+    course = Course(tmp / "course", source)
+    release.release(course, log=lambda *a: None)
+
+    def read(kind, a):
+        return nbformat.read(next((course.root / kind / a).glob("*.ipynb")) if kind == "release"
+                             else next((source / a).glob("*.ipynb")), as_version=4)
+
+    def submit(student, a, nb):
+        folder = course.root / "submitted" / student / a
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / next((source / a).glob("*.ipynb")).name)
+
+    for a in course_nbs + TRIVIAL:
+        submit("solo", a, read("source", a))
+    students = []
+    for a in CLASS_ASSIGNMENTS:
+        cases = gs.hostile_notebooks(read("release", a), read("source", a), kernel_classes=False)
+        for i in range(len(CLASS_CASES)):
+            students.append(f"class{i + 1:02d}")
+            submit(students[-1], a, cases[CLASS_CASES[i % len(CLASS_CASES)]][0])
+    return course, course_nbs, sorted(set(students))
+
+
+def scores(course: Course, student: str, assignments) -> dict[str, tuple[float, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        return {a: (float(gb.find_submission(a, student).score), float(gb.find_assignment(a).max_score))
+                for a in assignments}
+
+
+def grade(course: Course, students, assignments, jobs: int) -> float:
+    start = time.perf_counter()
+    result = autograde.run(course, students=students, assignments=assignments, jobs=jobs, log=lambda *a: None)
+    took = time.perf_counter() - start
+    if result["failed"]:
+        raise SystemExit(f"autograde failed: {result['failed']}")
+    return took
+
+
+@contextmanager
+def kernel_figures(value: str | None):
+    """Run with ``COURSE_KERNEL_FIGURES=value`` (``None``: as configured); kernels read it at launch."""
+    saved = os.environ.get("COURSE_KERNEL_FIGURES")
+    if value is not None:
+        os.environ["COURSE_KERNEL_FIGURES"] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("COURSE_KERNEL_FIGURES", None)
+        else:
+            os.environ["COURSE_KERNEL_FIGURES"] = saved
+
+
+# ----------------------------------------------------------------------------- where the time goes
+@contextmanager
+def breakdown_probe():
+    """Time the parts of autograding a notebook (instrumentation, for one extra untimed run)."""
+    from nbclient import NotebookClient
+    from nbgrader.converters.autograde import Autograde
+
+    from grading.course.execute import GuardedExecute
+    from grading.course.verify import VerifyHiddenTests
+
+    times: dict[str, dict[str, float]] = collections.defaultdict(lambda: collections.defaultdict(float))
+    current = ["?"]
+    saved = []
+
+    def wrap(cls, name, label, sets_current=False):
+        orig = cls.__dict__[name]
+        saved.append((cls, name, orig))
+
+        def timed(self, *a, **k):
+            if sets_current:
+                current[0] = Path(a[0]).parent.name
+            start = time.perf_counter()
+            try:
+                return orig(self, *a, **k)
+            finally:
+                times[current[0]][label] += time.perf_counter() - start
+
+        setattr(cls, name, timed)
+
+    wrap(Autograde, "convert_single_notebook", "total", sets_current=True)
+    wrap(NotebookClient, "start_new_kernel", "kernel start")
+    wrap(NotebookClient, "start_new_kernel_client", "kernel start")
+    wrap(NotebookClient, "_cleanup_kernel", "kernel stop")
+    wrap(GuardedExecute, "preprocess_cell", "cells")
+    wrap(VerifyHiddenTests, "preprocess", "verify")
+    try:
+        yield times
+    finally:
+        for cls, name, orig in saved:
+            setattr(cls, name, orig)
+
+
+def print_breakdown(times) -> None:
+    cols = ["kernel start", "cells", "kernel stop", "verify", "nbgrader rest", "total"]
+    print(f"{'notebook (one run)':<36}" + "".join(f"{c:>14}" for c in cols))
+    for name, t in times.items():
+        t["nbgrader rest"] = t["total"] - sum(t[c] for c in cols[:4])
+        print(f"{name:<36}" + "".join(f"{t[c]:14.2f}" for c in cols))
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed single-student runs per variant")
+    parser.add_argument("--class-repeats", type=int, default=2, help="timed class runs per jobs setting")
+    parser.add_argument("--students", type=int, default=8, help="class size (at most 8)")
+    parser.add_argument("--no-png", action="store_true", help="skip the variant that renders figures (~1.5 min)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
+    try:
+        course, course_nbs, students = build(tmp)
+        students = students[: args.students]
+        pristine = tmp / "pristine.db"
+        gradebook.copy_sqlite(course.db, pristine)
+        print(f"autograde throughput on {os.cpu_count()} cores; seconds min / median / max; ratios of medians")
+        print(f"kernel figures: COURSE_KERNEL_FIGURES={os.environ.get('COURSE_KERNEL_FIGURES', 'none')}; "
+              f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+
+        # 1. one student: four solved notebooks vs four trivial ones (and, for the record, with figures drawn)
+        variants = {"four course notebooks (solved)": (course_nbs, None), "four trivial notebooks": (TRIVIAL, None)}
+        if not args.no_png:
+            variants["four course notebooks, figures as PNG"] = (course_nbs, "png")
+        for assignments, figures in variants.values():  # warm-up: imports, disk caches, font cache
+            with kernel_figures(figures):
+                grade(course, ["solo"], assignments, jobs=1)
+        with breakdown_probe() as parts:
+            for name in list(variants)[:2]:
+                grade(course, ["solo"], variants[name][0], jobs=1)
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(args.repeats):
+            for name, (assignments, figures) in variants.items():
+                with kernel_figures(figures):
+                    times[name].append(grade(course, ["solo"], assignments, jobs=1))
+        for assignments, _ in variants.values():
+            got = scores(course, "solo", assignments)
+            assert all(s == m for s, m in got.values()), f"solved notebooks must get full marks: {got}"
+        print(f"\none student, jobs=1, {args.repeats} runs each; target ratio <= 2.0")
+        print(f"{'variant':<36} {'min / median / max':>27} {'per notebook':>13}")
+        for name, t in times.items():
+            print(f"{name:<36} {summary(t):>27} {statistics.median(t) / 4:13.2f}")
+        single = statistics.median(times["four course notebooks (solved)"]) / statistics.median(
+            times["four trivial notebooks"])
+        print(f"ratio course / trivial: {single:.2f} ({'meets' if single <= 2.0 else 'misses'} the 2x target)")
+        if "four course notebooks, figures as PNG" in times:
+            png = statistics.median(times["four course notebooks, figures as PNG"]) / statistics.median(
+                times["four trivial notebooks"])
+            print(f"(with figures rendered as PNG, nbgrader's usual output: ratio {png:.2f})")
+        print("\nwhere the time goes (seconds, one instrumented run; cells = the notebook's own code incl. imports)")
+        print_breakdown(parts)
+
+        # 2. a class, sequential vs parallel, same gradebook
+        class_times: dict[int, list[float]] = {1: [], 2: []}
+        snapshots: dict[int, list[dict]] = {1: [], 2: []}
+        for _ in range(args.class_repeats):
+            for jobs in (1, 2):
+                gradebook.copy_sqlite(pristine, course.db)
+                shutil.rmtree(course.root / "autograded", ignore_errors=True)
+                class_times[jobs].append(grade(course, students, CLASS_ASSIGNMENTS, jobs=jobs))
+                snapshots[jobs].append(gradebook.snapshot(course.db_url))
+        reference = snapshots[1][0]
+        identical = all(s == reference for runs in snapshots.values() for s in runs)
+        rows = sum(1 for k in reference if k[0] in ("grade", "comment") and k[1] in students)
+        n = len(students) * len(CLASS_ASSIGNMENTS)
+        print(f"\na class: {len(students)} students x {len(CLASS_ASSIGNMENTS)} assignments ({n} submissions, "
+              f"{', '.join(sorted(set(CLASS_CASES[:len(students)])))}), {args.class_repeats} runs each; "
+              "target ratio >= 1.6")
+        print(f"{'jobs':<36} {'min / median / max':>27} {'submissions/s':>13}")
+        for jobs, t in class_times.items():
+            print(f"{jobs:<36} {summary(t):>27} {n / statistics.median(t):13.2f}")
+        speedup = statistics.median(class_times[1]) / statistics.median(class_times[2])
+        print(f"throughput jobs=2 / jobs=1: {speedup:.2f} ({'meets' if speedup >= 1.6 else 'misses'} the 1.6x target)")
+        totals = {s: sum(scores(course, s, CLASS_ASSIGNMENTS)[a][0] for a in CLASS_ASSIGNMENTS) for s in students}
+        print(f"gradebooks of all {2 * args.class_repeats} runs identical ({rows} grade/comment rows compared): "
+              f"{'yes' if identical else 'NO'}; totals per student: {totals}")
+        if not identical:
+            diff = {k: (reference.get(k), s.get(k)) for s in snapshots[2] for k in set(reference) | set(s)
+                    if reference.get(k) != s.get(k)}
+            print(f"differences (sequential, parallel): {dict(list(diff.items())[:10])}")
+        print(f"\nbenchmark wall time: {time.perf_counter() - started:.0f} s")
+        return 0 if identical else 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
