@@ -1,20 +1,8 @@
-"""Shared timing helpers for the benchmark scripts (wall-clock, repeated, summarized)."""
+"""Shared summaries for the benchmark scripts (min / median / max, ratios of medians)."""
 
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable
-
-
-def repeat(fn: Callable[[], object], repeats: int) -> list[float]:
-    """Run ``fn`` ``repeats`` times and return the wall-clock seconds of each run."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def summary(times: list[float]) -> str:

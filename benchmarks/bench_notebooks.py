@@ -14,7 +14,6 @@ Usage: ``python benchmarks/bench_notebooks.py [--repeats 5]``
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import summary
+from _timing import ratio, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR = new_notebook(
@@ -53,12 +52,11 @@ def main(argv=None) -> int:
     for _ in range(args.repeats):
         for name, (nb, cwd) in subjects.items():
             times[name].append(run_once(nb, cwd))
-    floor = statistics.median(times["floor (imports only)"])
     print(f"restart-and-run-all, {args.repeats} runs each, seconds (min / median / max); target ratio <= 3.0")
     print(f"{'notebook':<36} {'min / median / max':>27} {'ratio to floor':>15}")
     worst = 0.0
     for name, t in times.items():
-        r = statistics.median(t) / floor
+        r = ratio(t, times["floor (imports only)"])
         worst = max(worst, r)
         print(f"{name:<36} {summary(t):>27} {r:15.2f}")
     print(f"worst ratio: {worst:.2f} ({'meets' if worst <= 3.0 else 'misses'} the 3x target)")

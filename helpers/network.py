@@ -572,15 +572,17 @@ def layer_statistics(X, params: dict, *, hidden: str = "relu", Y=None) -> LayerS
             inactive.append(0.0)
     stats = LayerStatistics(np.arange(1, L + 1), z_std, a_std, a_mean, np.array(inactive))
     if Y is not None:
-        grads = backward(AL, Y, cache, params)
-        stats.dW_norm = np.array([np.linalg.norm(grads[f"dW{l}"]) for l in range(1, L + 1)])
+        # one backward pass (no L2, no dropout) collecting both statistics per layer
         Yf = _check_labels(Y, AL.shape)
+        m = AL.shape[1]
         dZ = AL - Yf
-        dA_std = [0.0] * L
+        dW_norm, dA_std = [0.0] * L, [0.0] * L
         dA_std[L - 1] = float(dZ.std())
-        for l in range(L, 1, -1):
-            dA = params[f"W{l}"].T @ dZ
-            dA_std[l - 2] = float(dA.std())
-            dZ = dA * activation_derivative(cache.Z[l - 1], hidden)
-        stats.dA_std = np.array(dA_std)
+        for l in range(L, 0, -1):
+            dW_norm[l - 1] = float(np.linalg.norm(dZ @ cache.A[l - 1].T / m))
+            if l > 1:
+                dA = params[f"W{l}"].T @ dZ
+                dA_std[l - 2] = float(dA.std())
+                dZ = dA * activation_derivative(cache.Z[l - 1], hidden)
+        stats.dW_norm, stats.dA_std = np.array(dW_norm), np.array(dA_std)
     return stats

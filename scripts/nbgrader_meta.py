@@ -43,6 +43,16 @@ def _source(cell) -> str:
     return cell.source if isinstance(cell.source, str) else "".join(cell.source)
 
 
+def _locked_id(cell, index: int, kind: str) -> str:
+    """A grade_id that survives inserting cells above: the nbformat cell id when it has one.
+
+    nbgrader keys read-only cells by grade_id in the gradebook; an id made from the cell's
+    position would change mid-term when a cell is added above it.
+    """
+    cell_id = cell.get("id")
+    return f"locked-{cell_id}" if cell_id else f"locked-{kind}-{index}"
+
+
 def build_metadata(nb) -> list[dict | None]:
     """Return the nbgrader metadata each cell should have (``None``: not an nbgrader cell)."""
     result: list[dict | None] = []
@@ -72,7 +82,7 @@ def build_metadata(nb) -> list[dict | None]:
                 if exercise in exercise_points:
                     raise AuthoringError(f"exercise {exercise} appears twice")
                 exercise_points[exercise] = int(match.group(2))
-            result.append(meta(f"locked-md-{index}", locked=True) if "locked" in tags else None)
+            result.append(meta(_locked_id(cell, index, "md"), locked=True) if "locked" in tags else None)
             continue
         if "setup" in tags:
             setup_count += 1
@@ -105,7 +115,7 @@ def build_metadata(nb) -> list[dict | None]:
                                grade=True, locked=True, points=0))
             result[-1]["_exercise"] = exercise
         elif "locked" in tags:
-            result.append(meta(f"locked-{index}", locked=True))
+            result.append(meta(_locked_id(cell, index, "code"), locked=True))
         else:
             result.append(None)
     # distribute points: explicit points=K tags, or the heading's total for a single test cell

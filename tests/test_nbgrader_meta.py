@@ -83,3 +83,14 @@ def test_committed_notebooks_have_current_metadata():
     if not notebooks:
         pytest.skip("no notebooks yet")
     assert nbgrader_meta.main(["--check", *map(str, notebooks)]) == 0
+
+
+def test_locked_cell_ids_survive_inserting_a_cell_above():
+    """nbgrader keys read-only cells by grade_id: it must not depend on the cell's position."""
+    locked = _cell("code", "def backward_buggy(): ...", "locked")
+    nb = _nb(_cell("md", "intro"), locked)
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # gives every cell an id, as JupyterLab does
+    before = nbgrader_meta.build_metadata(nb)[1]["grade_id"]
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("a new paragraph"))
+    after = nbgrader_meta.build_metadata(nb)[2]["grade_id"]
+    assert before == after == f"locked-{nb.cells[2].id}"

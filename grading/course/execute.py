@@ -27,7 +27,6 @@ from traitlets import Enum, Integer
 
 from .sandbox import SandboxKernelManager
 
-PAYLOAD_KEY = "dl_opt_setup_hidden_tests"  # helpers.checks.core.PAYLOAD_KEY (not imported: kept light)
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "CellNotRun"
 TRUNCATED = "\n[output truncated by the grader: this cell printed more than {} bytes]\n"
@@ -126,6 +125,8 @@ class GuardedExecute(Execute):
             return out
         size = _size(out)
         meta = out.get("metadata") or {}
+        from helpers.checks.core import PAYLOAD_KEY  # here, not at the top: keeps numpy out of config loading
+
         if isinstance(meta, dict) and PAYLOAD_KEY in meta and size <= self.max_payload_bytes:
             return out
         used = self._sizes.get(cell_index, 0)
