@@ -5,9 +5,11 @@ from __future__ import annotations
 import statistics
 
 
-def summary(times: list[float]) -> str:
-    """``min / median / max`` in seconds, fixed width."""
-    return f"{min(times):7.3f} / {statistics.median(times):7.3f} / {max(times):7.3f}"
+def summary(times: list[float], unit: str = "s") -> str:
+    """``min / median / max`` in seconds (``unit="s"``) or milliseconds (``"ms"``), fixed width."""
+    k = {"s": 1.0, "ms": 1e3}[unit]
+    suffix = "" if unit == "s" else f" {unit}"  # seconds are the default of every table header
+    return f"{min(times) * k:7.3f} / {statistics.median(times) * k:7.3f} / {max(times) * k:7.3f}{suffix}"
 
 
 def ratio(numerator: list[float], denominator: list[float]) -> float:

@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     if args.quick:
         cases = cases[:-1]
     targets = {"course 4-5-3-1, m=3": (10.0, None), "20-64-64-64-1, m=64": (1.5, 100.0)}
-    print(f"gradient check, eps = {EPS:g}; seconds min / median / max; speedup = median baseline / median method")
+    print(f"gradient check, eps = {EPS:g}; min / median / max; speedup = median baseline / median method")
     print(
         f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')} "
         "(on a loaded machine, threaded BLAS calls of the batched path can stall; try =1)"
@@ -161,12 +161,12 @@ def main(argv=None) -> int:
         all_ok &= ok
 
         print(f"\n{name}: n_params = {n}, repeats = {repeats}, path = {full.path}")
-        print(f"  baseline (2n dict rebuilds) {summary(times['baseline'])}")
+        print(f"  baseline (2n dict rebuilds) {summary(times['baseline'], 'ms')}")
         for key, speed, want in (("full", s_full, want_full), ("fast", s_fast, want_fast)):
             per_run = [b / t for b, t in zip(times["baseline"], times[key], strict=True)]
             print(
                 f"  {key:<4} ({'every entry' if key == 'full' else '3 directions/block'}) "
-                f"{summary(times[key])}   speedup {speed:7.1f}x "
+                f"{summary(times[key], 'ms')}   speedup {speed:7.1f}x "
                 f"(per repeat min / median / max {min(per_run):.1f} / {statistics.median(per_run):.1f} / "
                 f"{max(per_run):.1f})" + (f"  target >= {want:g}x" if want else "")
             )

@@ -472,6 +472,28 @@ def test_dropout_with_fresh_masks_fails_and_with_frozen_masks_passes():
             assert result.verdict == "great", result.report()
     oracle = naive_dtheta_approx(frozen, params)
     np.testing.assert_allclose(gradient_check(frozen, params, grads).dtheta_approx, oracle, atol=NOISE_ATOL)
+    chunked = gradient_check(frozen, params, grads, max_batch_bytes=1)
+    np.testing.assert_allclose(chunked.dtheta_approx, oracle, atol=NOISE_ATOL)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+@pytest.mark.parametrize("budget", [None, 1], ids=["one batch", "chunked"])
+def test_batched_values_that_disagree_with_cost_fn_are_discarded(monkeypatch, mode, budget):
+    """If the batched J drifts from cost_fn(params) (say network.forward changed), the black box decides."""
+    from helpers._reference import gradcheck_network
+
+    cost_fn, params = make_network([4, 5, 3, 1], hidden="tanh", lambd=0.5)
+    bad = {k: v.copy() for k, v in cost_fn.gradients(params).items()}
+    bad["dW2"][1, 2] += 0.05
+    original = gradcheck_network.BatchedNetwork._data_cost
+    # a constant offset leaves every difference J(+) - J(-) intact: only the agreement check sees it
+    monkeypatch.setattr(gradcheck_network.BatchedNetwork, "_data_cost", lambda self, ZL: original(self, ZL) + 1e-6)
+    kw = {} if budget is None else {"max_batch_bytes": budget}
+    result = gradient_check(cost_fn, params, bad, mode=mode, seed=0, **kw)
+    assert result.path == "black box"
+    assert result.suspicious_blocks == ["dW2"]
+    if mode == "full":
+        np.testing.assert_allclose(result.dtheta_approx, naive_dtheta_approx(cost_fn, params), atol=NOISE_ATOL)
 
 
 def test_partly_frozen_masks_with_dropout_use_the_black_box():
@@ -600,20 +622,37 @@ def test_an_overflowing_network_cost_names_an_entry():
 
 
 def test_the_batched_path_names_the_entry_of_a_non_finite_cost(monkeypatch):
+    """Both batched layouts (one batch for a small net, chunks per layer) name the moved entry."""
     from helpers._reference import gradcheck_network
 
     cost_fn, params, grads = _ok()
-    original = gradcheck_network.BatchedNetwork._rows_cost
+    n_w1 = params["W1"].size + params["b1"].size
+    original_data_cost = gradcheck_network.BatchedNetwork._data_cost
 
-    def poisoned(self, l, rows, dZ):
-        j = original(self, l, rows, dZ)
-        if l == 2:  # items W2[0, 0], W2[0, 1], b2[0, 0] moved by +eps, then by -eps
+    def poisoned_batch(self, ZL):
+        j = original_data_cost(self, ZL)
+        if j.size > 1:  # item 2 i + 1 moves entry i by -eps; entry n_w1 + 1 is W2[0, 1]
+            j[2 * (n_w1 + 1) + 1] = np.inf
+        return j
+
+    monkeypatch.setattr(gradcheck_network.BatchedNetwork, "_data_cost", poisoned_batch)
+    with pytest.raises(ValueError, match=r"not finite.*params\['W2'\]\[0, 1\] - eps"):
+        gradient_check(cost_fn, params, grads)
+    monkeypatch.undo()
+
+    original_rows_cost = gradcheck_network.BatchedNetwork._rows_cost
+
+    def poisoned_rows(self, l, rows, dZ):
+        j = original_rows_cost(self, l, rows, dZ)
+        if l == 2 and len(rows) > 4:  # items W2[0, 0], W2[0, 1], b2[0, 0] moved by +eps, then by -eps
             j[4] = np.inf
         return j
 
-    monkeypatch.setattr(gradcheck_network.BatchedNetwork, "_rows_cost", poisoned)
+    monkeypatch.setattr(gradcheck_network.BatchedNetwork, "_rows_cost", poisoned_rows)
+    # room for 8 rows of m values: layer 2's 3 entries (x2 moves) fit in one chunk, all 2 x 11 entries do not
+    budget = 8 * 8 * cost_fn.X.shape[1]
     with pytest.raises(ValueError, match=r"not finite.*params\['W2'\]\[0, 1\] - eps"):
-        gradient_check(cost_fn, params, grads)
+        gradient_check(cost_fn, params, grads, max_batch_bytes=budget)
 
 
 def test_flattening_rejects_bad_input():

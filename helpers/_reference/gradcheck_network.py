@@ -15,6 +15,15 @@ forward passes:
   layer and chunk), and the chunk size ``B`` keeps the largest such array under
   ``max_batch_bytes`` (all ``2 n_params`` copies are never materialized).
 
+When all ``2 n_params`` perturbed networks fit in one such batch (the course's 4-5-3-1
+network, 47 parameters), they run as one forward pass instead, every layer for every
+perturbation: there the cost is in the number of numpy calls, not in arithmetic, and one
+pass needs a handful per layer.
+
+Either way the batched ``J(theta)`` is compared with one call ``cost_fn(params)``
+(:meth:`BatchedNetwork.reproduces`); if they differ, the check discards the batched values
+and uses the black box.
+
 The cost is computed as :func:`helpers.network.compute_cost` does (from ``Z[L]`` with
 ``logaddexp``, plus ``lambd/(2m) sum ||W[l]||_F^2``), so the values agree with
 ``cost_fn(params)`` up to rounding; the perturbation actually applied is the rounded
@@ -37,28 +46,16 @@ def network_of(cost_fn, theta, layout, max_batch_bytes: int):
 
     None when ``cost_fn`` is not a plain :class:`CostFunction` (a subclass overriding
     ``__call__``, a wrapper, any other callable), when it draws fresh dropout masks
-    (``keep_prob < 1`` without a frozen mask for every hidden layer), when its data do not
-    fit ``params`` (the black box then raises the network's own error), or when the
-    batched cost does not reproduce ``cost_fn(params)``.
+    (``keep_prob < 1`` without a frozen mask for every hidden layer), or when its data do
+    not fit ``params`` (the black box then raises the network's own error). The caller
+    must still confirm the values with :meth:`BatchedNetwork.reproduces`.
     """
     if not isinstance(cost_fn, CostFunction) or type(cost_fn).__call__ is not CostFunction.__call__:
         return None
     try:
-        # overflow shows up as a non-finite J, reported below with the entry that caused it
-        with np.errstate(over="ignore", invalid="ignore"):
-            net = BatchedNetwork(cost_fn, theta, layout, max_batch_bytes)
-            j_batched = net.base_cost()
+        return BatchedNetwork(cost_fn, theta, layout, max_batch_bytes)
     except _Unsupported:
         return None
-    if not np.isfinite(j_batched):
-        raise ValueError(
-            f"cost_fn returns {j_batched} (not finite) for params themselves, before any move; "
-            f"the check needs a finite J (are the parameters huge?)"
-        )
-    j_direct = cost_fn(dict(zip(layout.names, net.W_b_arrays(), strict=True)))
-    if abs(j_batched - j_direct) > _AGREEMENT_RTOL * max(1.0, abs(j_direct)):
-        return None
-    return net
 
 
 class _Unsupported(Exception):
@@ -98,11 +95,27 @@ class BatchedNetwork:
         self.hidden, self.keep_prob, self.lambd = cost_fn.hidden, keep_prob, lambd
         self.D = self._frozen_masks(cost_fn.masks)
         self.max_batch_bytes = max_batch_bytes
-        self._forward_once()
+        # ||W[l]||_F^2, only needed for the L2 term
+        self.sq = [None] + [float(np.sum(self.W[l] ** 2)) if lambd > 0.0 else 0.0 for l in range(1, L + 1)]
+        self.b3 = [None] + [self.b[l][:, :, None] for l in range(1, L + 1)]
+        self.D3 = [None if D is None else D[:, None, :] for D in self.D]
+        self.Y3, self.one_minus_Y3 = self.Y[:, None, :], (1 - self.Y)[:, None, :]
+        self.A = self.Z = None  # the unperturbed pass, computed when a path needs it
+        self._j0 = None
 
-    def W_b_arrays(self) -> list:
-        """``[W1, b1, ..., WL, bL]`` (fresh copies, for the agreement check)."""
-        return [a.copy() for l in range(1, self.L + 1) for a in (self.W[l], self.b[l])]
+    def reproduces(self, cost_fn) -> bool:
+        """Whether ``J(theta)`` of the batched path agrees with ``cost_fn(params)`` (to 1e-9)."""
+        j_batched = self.base_cost()
+        # views into the private theta: CostFunction.__call__ (checked by network_of) never writes to params
+        j_direct = cost_fn(self.params_view())
+        return abs(j_batched - j_direct) <= _AGREEMENT_RTOL * max(1.0, abs(j_direct))
+
+    def params_view(self) -> dict:
+        """``{"W1": W1, "b1": b1, ...}`` as views of ``theta`` (for the agreement check)."""
+        out = {}
+        for l in range(1, self.L + 1):
+            out[f"W{l}"], out[f"b{l}"] = self.W[l], self.b[l]
+        return out
 
     # ------------------------------------------------------------------ set-up
     def _frozen_masks(self, masks) -> list:
@@ -144,15 +157,15 @@ class BatchedNetwork:
         return A
 
     def _forward_once(self) -> None:
-        self.A, self.Z = [self.X], [None]
-        for l in range(1, self.L + 1):
-            Z = self.W[l] @ self.A[l - 1] + self.b[l]
-            self.Z.append(Z)
-            self.A.append(self._act_(l, Z.copy(), self.D[l]) if l < self.L else None)
-        self.sq = [None] + [float(np.sum(self.W[l] ** 2)) for l in range(1, self.L + 1)]
-        self.b3 = [None] + [self.b[l][:, :, None] for l in range(1, self.L + 1)]
-        self.D3 = [None if D is None else D[:, None, :] for D in self.D]
-        self.Y3, self.one_minus_Y3 = self.Y[:, None, :], (1 - self.Y)[:, None, :]
+        """The unperturbed activations ``A[l]`` and ``Z[l]``, once (the layer-by-layer paths reuse them)."""
+        if self.A is not None:
+            return
+        A, Z = [self.X], [None]
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite J is reported by base_cost
+            for l in range(1, self.L + 1):
+                Z.append(self.W[l] @ A[l - 1] + self.b[l])
+                A.append(self._act_(l, Z[l].copy(), self.D[l]) if l < self.L else None)
+        self.A, self.Z = A, Z
 
     def _l2_many(self, l: int, sq_l):
         """L2 term when ||W[l]||_F^2 takes the value(s) ``sq_l``, the other layers unchanged."""
@@ -172,11 +185,23 @@ class BatchedNetwork:
         np.logaddexp(0.0, ZL, out=ZL)
         ZL *= self.one_minus_Y3
         loss += ZL
-        return np.sum(loss, axis=(0, 2)) / self.m
+        return loss.sum(axis=(0, 2)) / self.m
 
     def base_cost(self) -> float:
-        """``J(theta)`` from the cached forward pass."""
-        return float(self._data_cost(self.Z[self.L][:, None, :].copy())[0]) + self._l2_many(0, 0.0)
+        """``J(theta)``, unperturbed; a ValueError if it is not finite (nothing to check then)."""
+        if self._j0 is None:
+            self._forward_once()
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._set_base_cost(float(self._data_cost(self.Z[self.L][:, None, :].copy())[0]) + self._l2_many(0, 0.0))
+        return self._j0
+
+    def _set_base_cost(self, j0: float) -> None:
+        if not np.isfinite(j0):
+            raise ValueError(
+                f"cost_fn returns {j0} (not finite) for params themselves, before any move; "
+                f"the check needs a finite J (are the parameters huge?)"
+            )
+        self._j0 = j0
 
     def _tail(self, l: int, Z: np.ndarray) -> np.ndarray:
         """Run layers l..L from a batch of Z[l] of shape (n[l], B, m) (consumed); data cost of each (B,)."""
@@ -217,7 +242,16 @@ class BatchedNetwork:
         with np.errstate(over="ignore", invalid="ignore"):
             return self._full_approx(eps)
 
+    def _fits_one_batch(self) -> bool:
+        """All ``2 n_params`` perturbed networks fit in one batch of ``max_batch_bytes``."""
+        widest = max(self.W[k].shape[0] for k in range(1, self.L + 1))
+        return 2 * self.layout.n_params * widest * self.m * 8 <= self.max_batch_bytes
+
     def _full_approx(self, eps: float) -> np.ndarray:
+        if self._fits_one_batch():
+            return self._full_approx_one_batch(eps)
+        self._forward_once()
+        self.base_cost()  # a non-finite J(theta) is reported as such, not as the first entry's
         out = np.empty(self.layout.n_params)
         for l in range(1, self.L + 1):
             W = self.W[l]
@@ -254,6 +288,67 @@ class BatchedNetwork:
                 out[start_l + lo : start_l + hi] = (j[:k] - j[k:]) / (2 * eps)
         return out
 
+    def _full_approx_one_batch(self, eps: float) -> np.ndarray:
+        """:meth:`full_approx` for small networks: all ``2 n_params`` perturbations in one pass.
+
+        On a network as small as the course's (47 parameters, m = 3) the time goes into
+        numpy calls, not arithmetic, so one forward pass over all ``2 n_params`` perturbed
+        networks (a few calls per layer, whatever the number of entries) beats skipping the
+        layers before each perturbed one (a few dozen calls per layer). Batch item ``2 i``
+        moves entry ``i`` of ``theta`` by ``+eps``, item ``2 i + 1`` by ``-eps`` (so the items
+        of each layer are contiguous), and the last item is the unperturbed network, whose
+        ``J`` is :meth:`base_cost` and whose ``A[l-1]`` gives the moves of layer ``l``: the
+        items of ``W[l][r, c]`` (resp. ``b[l][r]``) enter at ``Z[l]`` as ``d * A[l-1][c]``
+        (resp. ``d``) added to row ``r``. The batch is ``(n[l], 2 n_params + 1, m)``, which
+        :meth:`_fits_one_batch` bounds.
+        """
+        n, m, L = self.layout.n_params, self.m, self.L
+        rows, cols, is_weight = self._entries_as_rows()
+        P = 2 * n + 1
+        w = np.repeat(self.theta, 2)
+        d = np.empty(P - 1)
+        d[0::2], d[1::2] = eps, -eps
+        d = (w + d) - w  # the rounded steps, as the black box applies them
+        rows, cols, batch = np.repeat(rows, 2), np.repeat(cols, 2), np.arange(P - 1)
+        A_prev = self.X  # A[l-1] of the unperturbed network
+        Z = np.repeat((self.W[1] @ self.X + self.b[1])[:, None, :], P, axis=1)
+        for l in range(1, L + 1):
+            n_prev = self.W[l].shape[1]
+            if l > 1:
+                A = self._act_(l - 1, Z, self.D3[l - 1])
+                A_prev = A[:, -1, :]
+                Z = (self.W[l] @ A.reshape(n_prev, P * m)).reshape(-1, P, m)
+                Z += self.b3[l]
+            # a bias is a weight on the constant input 1: source row n_prev
+            src = np.empty((n_prev + 1, m))
+            src[:n_prev], src[n_prev] = A_prev, 1.0
+            lo = 2 * self.layout.offsets[2 * l - 2]  # W[l] then b[l], adjacent in theta
+            hi = lo + 2 * (self.W[l].size + self.W[l].shape[0])
+            Z[rows[lo:hi], batch[lo:hi], :] += d[lo:hi, None] * src[cols[lo:hi]]
+        j = self._data_cost(Z)
+        if self.lambd > 0.0:
+            # only a weight entry changes ||W[l]||_F^2: by (w + d)^2 - w^2, zero for biases
+            change = np.where(np.repeat(is_weight, 2), (w + d) * (w + d) - w * w, 0.0)
+            j[:-1] += self.lambd / (2 * m) * (sum(self.sq[1:]) + change)
+            j[-1] += self._l2_many(0, 0.0)
+        self._set_base_cost(float(j[-1]))
+        self._check_finite(j, lambda q: _entry(self.layout, q // 2, "- eps" if q % 2 else "+ eps"))
+        return (j[0:-1:2] - j[1::2]) / (2 * eps)
+
+    def _entries_as_rows(self) -> tuple:
+        """For each entry ``i`` of ``theta``: the row ``r`` of ``Z[l]`` it moves, its column ``c``
+        (``n[l-1]`` for a bias) and whether it is a weight; arrays of shape (n_params,)."""
+        layout, L = self.layout, self.L
+        n_cols, col_of_bias = [], []
+        for l in range(1, L + 1):
+            n_prev = self.W[l].shape[1]
+            n_cols += [n_prev, 1]  # b[l][r, 0] reads like W[l][r, c] with one column...
+            col_of_bias += [0, n_prev]  # ...the constant input after the n[l-1] activations
+        block = np.repeat(np.arange(2 * L), layout.sizes)
+        local = np.arange(layout.n_params) - np.asarray(layout.offsets)[block]
+        rows, cols = np.divmod(local, np.asarray(n_cols)[block])
+        return rows, cols + np.asarray(col_of_bias)[block], block % 2 == 0
+
     @staticmethod
     def _check_finite(j: np.ndarray, where) -> None:
         bad = ~np.isfinite(j)
@@ -268,6 +363,8 @@ class BatchedNetwork:
             return self._directional_approx(eps, directions)
 
     def _directional_approx(self, eps: float, directions: dict) -> dict:
+        self._forward_once()
+        self.base_cost()
         out = {}
         for l in range(1, self.L + 1):
             for name, arr in ((f"W{l}", self.W[l]), (f"b{l}", self.b[l])):
