@@ -192,7 +192,8 @@ class BatchedNetwork:
         if self._j0 is None:
             self._forward_once()
             with np.errstate(over="ignore", invalid="ignore"):
-                self._set_base_cost(float(self._data_cost(self.Z[self.L][:, None, :].copy())[0]) + self._l2_many(0, 0.0))
+                j0 = float(self._data_cost(self.Z[self.L][:, None, :].copy())[0]) + self._l2_many(0, 0.0)
+            self._set_base_cost(j0)
         return self._j0
 
     def _set_base_cost(self, j0: float) -> None:
