@@ -290,8 +290,11 @@ def _backward(AL, Y, cache: Cache, params: dict, L: int, lambd: float) -> dict:
     dZ = AL - Y
     for l in range(L, 0, -1):
         A_prev = cache.A[l - 1]
-        grads[f"dW{l}"] = dZ @ A_prev.T / m + (lambd / m) * params[f"W{l}"]
-        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+        dW = dZ @ A_prev.T / m
+        if lambd:  # training loops call this every step: skip the L2 arithmetic when it adds 0
+            dW += (lambd / m) * params[f"W{l}"]
+        grads[f"dW{l}"] = dW
+        grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m
         if l > 1:
             dA = params[f"W{l}"].T @ dZ
             D = cache.D[l - 1]

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from helpers.gradcheck_result import verdict_for
+from helpers.plots.style import plain_log_labels
 
 __all__ = ["SLIDE_LEVELS", "plot_before_after", "plot_block_differences"]
 
@@ -46,6 +47,7 @@ def _draw(ax, per_block: dict, title: str | None) -> None:
     colors = [_COLORS[verdict_for(v)] for v in values]
     ax.bar(names, shown, color=colors)
     ax.set_yscale("log")
+    plain_log_labels(ax)
     top = max(1.0, float(shown.max()) * 3)
     ax.set_ylim(min(_FLOOR, float(shown.min())) / 3, top)
     for level, label in SLIDE_LEVELS:

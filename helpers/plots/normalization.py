@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from helpers._validation import as_float_matrix
 from helpers.linear_regression import GradientDescentPath, cost_grid, least_squares
+from helpers.plots.style import plain_log_labels
 
 __all__ = ["plot_cost_contours", "plot_cost_curves", "plot_scatter"]
 
@@ -114,5 +115,6 @@ def plot_cost_curves(curves: Sequence[tuple[str, GradientDescentPath]], *, targe
     if target_cost is not None:
         ax.axhline(target_cost, color="k", ls="--", lw=0.8, label="target cost")
     ax.set(xlabel="iteration", ylabel="$J(w, b)$", yscale="log", title="Cost during gradient descent")
+    plain_log_labels(ax)
     ax.legend(fontsize="small")
     return fig

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from helpers.numerical import ORDERS, EpsSweep, ErrorModel
+from helpers.plots.style import plain_log_labels
 
 __all__ = ["error_vs_eps"]
 
@@ -61,5 +62,6 @@ def error_vs_eps(sweep: EpsSweep, *, f_scale: float | None = None, deriv_scales:
     ax.set_xlabel("eps")
     ax.set_ylabel("|approx - g(theta)|")
     ax.set_title(title or f"Error of the finite differences (f in {sweep.dtype})")
+    plain_log_labels(ax)
     ax.legend(fontsize=8)
     return fig
