@@ -20,7 +20,6 @@ __all__ = [
     "check_choice",
     "check_eps",
     "check_finite",
-    "check_grads_match",
     "check_layer_dims",
     "check_nonnegative_float",
     "check_params",
@@ -233,29 +232,6 @@ def check_params(params, name: str = "params") -> int:
                 f"{name}['b{l}'] has shape {b.shape}, expected {(W.shape[0], 1)} (n[l], 1)"
             )
         n_prev = W.shape[0]
-    return L
-
-
-def check_grads_match(params, grads, *, grads_name: str = "grads") -> int:
-    """``grads`` must hold ``dW1, db1, ...`` with exactly the shapes of ``params``."""
-    L = check_params(params)
-    if not isinstance(grads, Mapping):
-        raise TypeError(f"{grads_name} must be a dict like {{'dW1': ..., 'db1': ...}}, got {_describe(grads)}")
-    expected = param_names(L, "d")
-    missing = [k for k in expected if k not in grads]
-    extra = [k for k in grads if k not in expected]
-    if missing or extra:
-        raise ValueError(
-            f"{grads_name} must have keys {expected} matching params; missing {missing}, "
-            f"unexpected {extra}"
-        )
-    for key in expected:
-        g = np.asarray(grads[key])
-        want = params[key[1:]].shape
-        if g.shape != want:
-            raise ValueError(
-                f"{grads_name}['{key}'] has shape {g.shape} but params['{key[1:]}'] has shape {want}"
-            )
     return L
 
 

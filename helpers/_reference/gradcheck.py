@@ -382,13 +382,14 @@ def gradient_check(
     ``b[l]`` changes one row of ``Z[l]``, so ``Z[l+1]`` is updated by a rank-one term,
     and the remaining layers run on many perturbations per matrix product, chunk by
     chunk (``max_batch_bytes``); a network small enough that all ``2 n_params``
-    perturbations fit in one chunk runs them as one forward pass. This path is taken only when ``J`` is deterministic:
-    ``keep_prob == 1`` or every hidden layer's dropout mask frozen (``masks``). With
-    dropout on and fresh masks the cost is treated as a black box, so the check fails
-    as it should. One extra call ``cost_fn(params)`` confirms that the batched path
-    reproduces ``J``; if it does not (a changed network), the batched values are
-    discarded and the black box is used. ``n_evaluations`` counts the evaluations of ``J`` that enter the differences.
-    To force the black box, pass ``lambda p: cost_fn(p)``.
+    perturbations fit in one chunk runs them as one forward pass. This path is taken
+    only when ``J`` is deterministic: ``keep_prob == 1`` or every hidden layer's dropout
+    mask frozen (``masks``). With dropout on and fresh masks the cost is treated as a
+    black box, so the check fails as it should. One extra call ``cost_fn(params)``
+    confirms that the batched path reproduces ``J``; if it does not (a changed
+    network), the batched values are discarded and the black box is used.
+    ``n_evaluations`` counts the evaluations of ``J`` that enter the differences. To
+    force the black box, pass ``lambda p: cost_fn(p)``.
 
     Raises
     ------
