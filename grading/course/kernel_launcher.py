@@ -12,9 +12,9 @@ Why each step:
 * The editable install of the course (``__editable__`` finder) maps ``helpers._reference`` to
   the instructor's source tree; dropping it and putting the student edition first on
   ``sys.path`` means ``import helpers._reference`` fails exactly as on a student's machine.
-* Figures are not graded, and rendering them to PNG (``%matplotlib inline``'s default, with
-  ``bbox_inches="tight"``, i.e. two full draws per figure) is a large share of a notebook's
-  run time. With ``COURSE_KERNEL_FIGURES=none`` (the default) the inline backend registers
+* Figures are not graded, and rendering them to PNG (``%matplotlib inline``'s default; the
+  notebooks' ``apply_style()`` already drops its second, measuring draw) is still a large
+  share of a notebook's run time. With ``COURSE_KERNEL_FIGURES=none`` (the default) the inline backend registers
   no image format: a figure's output is its text repr (``<Figure size 1000x380 with 3
   Axes>``), so the feedback shows no images. ``png`` restores nbgrader's usual rendering.
 * ``audit.install`` (an audit hook, irremovable): the kernel cannot read the instructor's
