@@ -18,6 +18,7 @@ __all__ = [
     "as_float_array",
     "as_float_matrix",
     "check_choice",
+    "check_count",
     "check_eps",
     "check_finite",
     "check_layer_dims",
@@ -154,6 +155,15 @@ def check_nonnegative_float(value, name: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return value
+
+
+def check_count(value, name: str, minimum: int = 1) -> int:
+    """An integer >= ``minimum`` (a size, a number of iterations or directions); bool is not one."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def check_probability(value, name: str = "keep_prob") -> float:

@@ -6,21 +6,15 @@ classification sets, ``Y`` of shape ``(1, m)`` with labels in {0, 1}.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from helpers._validation import check_count
 
 __all__ = ["circles", "comparable_ranges", "moons", "train_test_split", "two_scales"]
 
 
 def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def _check_m(m, name="m", minimum=1) -> int:
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {m!r}")
-    return int(m)
 
 
 def two_scales(m: int = 200, *, seed=None, noise: float = 0.1):
@@ -43,7 +37,7 @@ def two_scales(m: int = 200, *, seed=None, noise: float = 0.1):
     X : ndarray of shape (2, m)
     y : ndarray of shape (1, m)
     """
-    m = _check_m(m)
+    m = check_count(m, "m")
     rng = _rng(seed)
     x1 = rng.uniform(1.0, 1000.0, size=m)
     x2 = rng.uniform(0.0, 1.0, size=m)
@@ -59,7 +53,7 @@ def comparable_ranges(m: int = 200, *, seed=None):
     -------
     X : ndarray of shape (3, m)
     """
-    m = _check_m(m)
+    m = check_count(m, "m")
     rng = _rng(seed)
     return np.vstack([rng.uniform(0, 1, m), rng.uniform(-1, 1, m), rng.uniform(1, 2, m)])
 
@@ -80,7 +74,7 @@ def moons(m: int = 300, *, noise: float = 0.15, seed=None):
     X : ndarray of shape (2, m)
     Y : ndarray of shape (1, m), labels 0/1
     """
-    m = _check_m(m, minimum=2)
+    m = check_count(m, "m", 2)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     rng = _rng(seed)
@@ -104,7 +98,7 @@ def circles(m: int = 300, *, noise: float = 0.08, factor: float = 0.5, seed=None
     X : ndarray of shape (2, m)
     Y : ndarray of shape (1, m), labels 0/1
     """
-    m = _check_m(m, minimum=2)
+    m = check_count(m, "m", 2)
     if not (0 < factor < 1):
         raise ValueError(f"factor must be in (0, 1), got {factor!r}")
     rng = _rng(seed)

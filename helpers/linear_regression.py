@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers._validation import as_float_array, as_float_matrix, check_eps
+from helpers._validation import as_float_array, as_float_matrix, check_count, check_eps
 from helpers._withheld import load
 
 __all__ = [
@@ -68,12 +68,6 @@ def _check_b(b) -> float:
     if arr.size != 1:
         raise ValueError(f"b must be a single number, got shape {arr.shape}")
     return float(arr.reshape(()))
-
-
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _data(X, y):
@@ -283,7 +277,7 @@ def gradient_descent(X, y, *, learning_rate: float, num_iterations: int, w=None,
     """
     X, y = _data(X, y)
     learning_rate = check_eps(learning_rate, "learning_rate")
-    num_iterations = _check_count(num_iterations, "num_iterations", 0)
+    num_iterations = check_count(num_iterations, "num_iterations", 0)
     ws, bs, costs = [], [], []
     for w_k, b_k, J in _descend(X, y, learning_rate, *_start(X, w, b)):
         ws.append(w_k[:, 0])
@@ -357,7 +351,7 @@ def iterations_to_reach(
     learning_rate = check_eps(learning_rate, "learning_rate")
     if isinstance(target_cost, bool) or not isinstance(target_cost, numbers.Real) or not math.isfinite(target_cost):
         raise TypeError(f"target_cost must be a finite real number, got {target_cost!r}")
-    max_iterations = _check_count(max_iterations, "max_iterations", 0)
+    max_iterations = check_count(max_iterations, "max_iterations", 0)
     for k, (_, _, J) in enumerate(_descend(X, y, learning_rate, *_start(X, w, b))):
         if J <= target_cost or k == max_iterations or not math.isfinite(J):
             return Convergence(J <= target_cost, k, J, float(target_cost), learning_rate, not math.isfinite(J))

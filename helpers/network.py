@@ -20,6 +20,7 @@ import numpy as np
 from helpers._validation import (
     as_float_matrix,
     check_choice,
+    check_count,
     check_nonnegative_float,
     check_params,
     check_probability,
@@ -452,10 +453,8 @@ def train(
     X = as_float_matrix(X, "X")
     Y = as_float_array_labels(Y)
     lr = check_nonnegative_float(learning_rate, "learning_rate")
-    if isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, np.integer)) or num_iterations < 0:
-        raise ValueError(f"num_iterations must be an integer >= 0, got {num_iterations!r}")
-    if not isinstance(record_every, (int, np.integer)) or record_every < 1:
-        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
+    num_iterations = check_count(num_iterations, "num_iterations", 0)
+    record_every = check_count(record_every, "record_every")
     L = check_params(params)
     X = as_float_matrix(X, "X", n_rows=params["W1"].shape[1])
     _check_labels(Y, (params[f"W{L}"].shape[0], X.shape[1]))

@@ -23,6 +23,7 @@ import numpy as np
 from helpers._validation import (
     as_float_matrix,
     check_choice,
+    check_count,
     check_layer_dims,
     check_nonnegative_float,
     check_params,
@@ -342,9 +343,7 @@ def random_bugs(n_layers: int, *, seed, n_bugs: int = 1, kinds=None, hidden: str
     list of [str, int]
         Distinct pairs, sorted.
     """
-    if isinstance(n_layers, bool) or not isinstance(n_layers, numbers.Integral) or n_layers < 1:
-        raise ValueError(f"n_layers must be a positive integer, got {n_layers!r}")
-    L = int(n_layers)
+    L = check_count(n_layers, "n_layers")
     kinds = list(CATALOG) if kinds is None else [check_choice(k, "kind", tuple(CATALOG)) for k in kinds]
     candidates = []
     for kind in kinds:

@@ -147,7 +147,7 @@ X23, Y13, W21 = np.ones((2, 3)), np.ones((1, 3)), np.ones((2, 1))
         (lambda: lr.gradient_descent(np.ones((1, 3)), np.ones((1, 3)), learning_rate=-1, num_iterations=3),
          ValueError, "learning_rate must be a finite number > 0"),
         (lambda: lr.gradient_descent(np.ones((1, 3)), np.ones((1, 3)), learning_rate=0.1, num_iterations=2.5),
-         ValueError, "num_iterations must be an integer >= 0"),
+         TypeError, "num_iterations must be an integer >= 0"),
         (lambda: lr.iterations_to_reach(np.ones((1, 3)), np.ones((1, 3)), float("nan"), learning_rate=0.1),
          TypeError, "target_cost must be a finite real number"),
         (lambda: lr.cost_grid(np.ones((3, 3)), np.ones((1, 3)), [0.0], [0.0]), ValueError, "n_x=2 features"),

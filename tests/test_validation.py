@@ -6,6 +6,7 @@ import pytest
 from helpers._validation import (
     as_float_matrix,
     check_choice,
+    check_count,
     check_eps,
     check_layer_dims,
     check_params,
@@ -99,3 +100,18 @@ def test_params_checks_chain_and_keys():
     p["W7"] = np.ones((1, 1))
     with pytest.raises(ValueError, match="unexpected"):
         check_params(p)
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), np.uint8(3)])
+def test_count_accepts_integers_of_any_kind(value):
+    out = check_count(value, "n", 2)
+    assert out == 3 and type(out) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(1, ValueError), (-4, ValueError), (2.0, TypeError), (True, TypeError), ("3", TypeError), (None, TypeError)],
+)
+def test_count_rejects_non_integers_and_small_ones_naming_the_argument(value, error):
+    with pytest.raises(error, match=r"n_things must be an integer >= 2"):
+        check_count(value, "n_things", 2)

@@ -23,6 +23,7 @@ from helpers._validation import (
     as_finite_scalar,
     as_float_array,
     check_choice,
+    check_count,
     check_eps,
     check_params,
     param_names,
@@ -293,14 +294,6 @@ def _fast_black_box(cost_fn, theta, layout, eps, directions) -> dict:
     return approx
 
 
-def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {_describe(value)}")
-    if int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def gradient_check(
     cost_fn,
     params,
@@ -411,9 +404,9 @@ def gradient_check(
     dtheta = grads_to_vector(grads, layout)
     eps = check_eps(eps)
     check_choice(mode, "mode", MODES)
-    n_directions = _check_count(n_directions, "n_directions")
+    n_directions = check_count(n_directions, "n_directions")
     threshold = check_eps(threshold, "threshold")
-    max_batch_bytes = _check_count(max_batch_bytes, "max_batch_bytes")
+    max_batch_bytes = check_count(max_batch_bytes, "max_batch_bytes")
 
     net = gradcheck_network.network_of(cost_fn, theta, layout, max_batch_bytes)
     path = "network (batched)" if net is not None else "black box"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from helpers._validation import as_float_array, as_float_matrix
+from helpers._validation import as_float_array, as_float_matrix, check_count
 from helpers.plots.style import plain_log_labels
 
 __all__ = ["activation_size_vs_depth", "cost_curves", "decision_boundaries", "layer_statistics", "variance_vs_fan_in"]
@@ -178,8 +178,7 @@ def decision_boundaries(X, Y, predictors: Mapping[str, Callable], *, resolution:
     if Y.shape != (1, X.shape[1]):
         raise ValueError(f"Y has shape {Y.shape}, expected (1, {X.shape[1]}) to match X")
     _check_mapping(predictors, "predictors")
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
-        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    resolution = check_count(resolution, "resolution", 2)
     pad = 0.5
     x0 = np.linspace(X[0].min() - pad, X[0].max() + pad, resolution)
     x1 = np.linspace(X[1].min() - pad, X[1].max() + pad, resolution)
