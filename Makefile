@@ -11,10 +11,23 @@ LAB_ARGS ?=
 # nbval runs the committed notebooks in the current interpreter and compares outputs.
 NBVAL = --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test lint unit env lock bench release collect autograde feedback grades validate
+.PHONY: lab test lint unit env sandbox lock bench release collect autograde feedback grades validate
 
 env:
 	@$(PYTHON3) scripts/bootstrap.py >/dev/null
+
+# The grading sandbox needs Debian's bubblewrap (and setpriv, util-linux). As root with apt-get it is
+# installed here; otherwise this fails, naming the command to run (never a silent skip).
+sandbox:
+	@command -v bwrap >/dev/null && command -v setpriv >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "[sandbox] installing bubblewrap (apt-get)"; \
+	    (apt-get update -qq || true) >/dev/null 2>&1; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null; \
+	  else \
+	    echo "the grading sandbox needs bubblewrap: sudo apt-get install bubblewrap (see grading/README.md)"; exit 1; \
+	  fi; }
+	@command -v bwrap >/dev/null || { echo "bubblewrap could not be installed"; exit 1; }
 
 lab: env
 	@PY=$(PY); cd notebooks && exec $$PY -m jupyter lab $(LAB_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
@@ -22,7 +35,7 @@ lab: env
 lint: env
 	@PY=$(PY); $$PY -m ruff check helpers tests grading benchmarks scripts notebooks
 
-test: env
+test: env sandbox
 	@PY=$(PY); set -e; \
 	echo "== ruff"; $$PY -m ruff check helpers tests grading benchmarks scripts notebooks; \
 	echo "== pytest"; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $$PY -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks $(PYTEST_ARGS)
@@ -53,7 +66,7 @@ collect: env
 	@$(GRADE) collect "$(INBOX)" $(if $(FORCE),--force)
 autograde: env
 	@$(GRADE) autograde $(if $(STUDENT),--student $(STUDENT)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) \
-		$(if $(JOBS),--jobs $(JOBS))
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(NO_SANDBOX),--no-sandbox)
 feedback: env
 	@$(GRADE) feedback $(if $(STUDENT),--student $(STUDENT)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 grades: env

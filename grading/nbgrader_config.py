@@ -71,6 +71,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.GuardedExecute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
 c.GuardedExecute.interrupt_on_timeout = True
+c.GuardedExecute.notebook_timeout = int(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", "900"))
 c.GuardedExecute.execute_retries = 0
 c.VerifyHiddenTests.check_modules = [p for p in os.environ.get("COURSE_CHECK_MODULES", "").split(os.pathsep) if p]
 c.LimitOutput.max_lines = 1000

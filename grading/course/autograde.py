@@ -27,7 +27,8 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from . import gradebook
-from .execute import KERNEL_DIED
+from . import sandbox as sandboxing
+from .execute import BUDGET, KERNEL_DIED
 from .paths import REPO, Course
 from .worker import grade_pairs
 
@@ -123,7 +124,7 @@ def _cell_failures(course: Course, student: str, assignment: str) -> list[str]:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             graded = meta.get("grade") and not meta.get("solution")
-            if errors and (graded or any(o.get("ename") == KERNEL_DIED for o in errors)):
+            if errors and (graded or any(o.get("ename") in (KERNEL_DIED, BUDGET) for o in errors)):
                 where = meta.get("grade_id") or "an ungraded cell"
                 said = "; ".join(f"{o.get('ename')}: {str(o.get('evalue'))[:160]}".rstrip(": ") for o in errors)
                 out.append(f"{path.stem}/{where}: {said}")
@@ -131,8 +132,20 @@ def _cell_failures(course: Course, student: str, assignment: str) -> list[str]:
 
 
 def run(course: Course, *, students=None, assignments=None, jobs: int | None = None,
-        shard: tuple[int, int] | None = None, log=print) -> dict:
-    """Autograde; returns (and writes to ``<root>/logs/autograde-report[-shard-K-of-N].json``) the report."""
+        shard: tuple[int, int] | None = None, sandbox: bool = True, log=print) -> dict:
+    """Autograde; returns (and writes to ``<root>/logs/autograde-report[-shard-K-of-N].json``) the report.
+
+    ``sandbox=False`` (``--no-sandbox``) runs the kernels without the operating-system
+    sandbox: unsafe, for trusted submissions only; every report entry and gradebook comment says so.
+    Otherwise the sandbox must work (``sandboxing.SandboxUnavailable`` before anything is graded).
+    """
+    if sandbox:
+        os.environ.pop(sandboxing.NO_SANDBOX_ENV, None)
+        sandboxing.check()
+    else:
+        os.environ[sandboxing.NO_SANDBOX_ENV] = "1"
+        log("WARNING: grading WITHOUT the sandbox (--no-sandbox): a submission can read the reference "
+            "answers and write grades. Use it for trusted submissions only.")
     if course.local_db and not course.db.exists():
         raise FileNotFoundError(f"no gradebook at {course.db}: run the release step first")
     if not (course.student_helpers / "helpers" / "__init__.py").is_file():
@@ -159,6 +172,9 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         key = (entry["student"], entry["assignment"])
         entry["problems"] = problems.get(key, []) + entry.pop("notes")
         entry["cells"] = _cell_failures(course, *key) if entry["success"] else []
+        entry["sandboxed"] = sandbox
+        if not sandbox:
+            entry["problems"].append(UNSANDBOXED)
         report.append(entry)
     for key, notes in problems.items():
         if key[1] not in known:
@@ -171,10 +187,15 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
     (logs / name).write_text(json.dumps(report, indent=1))
     for entry in report:
         status = "ok" if entry["success"] else f"FAILED: {entry.get('error')}"
+        if "seconds" in entry:
+            status += f" ({entry['seconds']:.1f} s)"
         log(f"{entry['student']} / {entry['assignment']}: {status}")
         for line in entry["problems"] + entry["cells"]:
             log(f"    {line}")
     return {"report": report, "failed": [e for e in report if not e["success"]]}
+
+
+UNSANDBOXED = "graded without the sandbox (--no-sandbox): the grade is only as trustworthy as the submission"
 
 
 def _shown(course: Course) -> str:
@@ -192,7 +213,8 @@ def _grade(course: Course, pairs, jobs: int) -> list[dict]:
         return grade_pairs(course, course.db_url, pairs)
     students = sorted({s for s, _ in pairs})
     shards = [[p for p in pairs if p[0] in students[k::jobs]] for k in range(jobs)]
-    with tempfile.TemporaryDirectory(prefix="shards-", dir=course.root) as tmp:
+    # in the system's temporary folder (mode 0700), never in the course root: no kernel sees it
+    with tempfile.TemporaryDirectory(prefix="course-shards-") as tmp:
         procs = []
         for k, shard in enumerate(shards):
             db, out = Path(tmp) / f"shard-{k}.db", Path(tmp) / f"shard-{k}.json"

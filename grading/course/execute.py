@@ -11,12 +11,21 @@ nbgrader's own behaviour, and what this adds:
   kernel then does not answer a probe (a loop that swallows ``KeyboardInterrupt``), the
   kernel is killed and treated as dead.
 * output is capped *while* it arrives (nbgrader's ``LimitOutput`` runs after execution,
-  when a flood has already filled the grader's memory).
+  when a flood has already filled the grader's memory): per cell, and per notebook in count
+  and bytes, hidden-test records included. A hidden-test record is kept only in the output of
+  a test cell (at most ``max_payloads_per_cell``); one emitted anywhere else is dropped and
+  reported.
+* a wall-clock budget per notebook (``notebook_timeout``), not only per cell: each cell's
+  timeout is cut to what is left; when the budget is spent the kernel is stopped, the cells
+  that completed keep their points and the rest score 0, with the reason in the report.
+* the kernel runs in the bubblewrap sandbox (``sandbox.py``); once it listens, its socket
+  folder is sealed.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
@@ -25,11 +34,14 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Enum, Integer
 
+from .restore import TAG
 from .sandbox import SandboxKernelManager
 
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "CellNotRun"
+BUDGET = "NotebookTimeBudget"
 TRUNCATED = "\n[output truncated by the grader: this cell printed more than {} bytes]\n"
+NB_TRUNCATED = "\n[output dropped by the grader: the notebook's outputs passed {}]\n"
 
 
 def _size(out) -> int:
@@ -52,6 +64,16 @@ class GuardedExecute(Execute):
     max_payload_bytes = Integer(
         2_000_000, help="Largest hidden-test record kept per output (they are exempt from the cap)."
     ).tag(config=True)
+    max_payloads_per_cell = Integer(
+        8, help="Hidden-test records kept per test cell (a test cell makes one per grade_hidden call)."
+    ).tag(config=True)
+    max_notebook_output_bytes = Integer(
+        8_000_000, help="Output kept per notebook (bytes of JSON), hidden-test records included."
+    ).tag(config=True)
+    max_notebook_outputs = Integer(3000, help="Outputs kept per notebook.").tag(config=True)
+    notebook_timeout = Integer(
+        900, help="Wall-clock seconds for the whole notebook (kernel start included); 0: no budget."
+    ).tag(config=True)
     probe_timeout = Integer(15, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
     # Every output has arrived when the last cell's reply does, so nothing is lost by killing the
     # kernel; a graceful shutdown polls for the kernel's exit and costs ~0.3 s per notebook.
@@ -65,9 +87,33 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._dead_reason = None
         self._sizes = {}
+        self._nb_bytes = 0
+        self._nb_outputs = 0
+        self._nb_capped = False
+        self._payloads = {}
+        self._stray = set()
+        self._cell_timeout = self.timeout
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
         # the sandbox replaces the kernel command; python3 always exists, whatever the notebook names
         self.kernel_name = "python3"
-        return super().preprocess(nb, resources, km)
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self.timeout = self._cell_timeout
+            if self._stray:
+                self.log.warning("%s a hidden-test record outside a test cell was dropped (cells %s): answers are "
+                                 "read only from the test cells' own outputs", TAG, sorted(self._stray))
+            if self._nb_capped:
+                self.log.warning("%s the notebook's outputs passed the grader's cap (%d outputs, %d bytes); "
+                                 "later outputs were dropped", TAG, self.max_notebook_outputs,
+                                 self.max_notebook_output_bytes)
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        seal = getattr(self.km, "seal", None)
+        if seal is not None:
+            seal()
+        return kc
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -76,6 +122,11 @@ class GuardedExecute(Execute):
             cell.outputs = [_error(NOT_RUN, f"not run: {self._dead_reason}")] if utils.is_grade(cell) else []
             cell.execution_count = None
             return cell, resources
+        left = None if self._deadline is None else self._deadline - time.monotonic()
+        if left is not None and left <= 0:
+            self._out_of_time(cell, index, ran=False)
+            return cell, resources
+        self.timeout = self._cell_timeout if left is None else max(1, min(self._cell_timeout, int(left) + 1))
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -86,10 +137,25 @@ class GuardedExecute(Execute):
             self._kill()
             self._stop(cell, index, f"the kernel stopped responding ({type(exc).__name__})")
             return cell, resources
-        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs) and not self._responsive():
+        timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+        if timed_out and self._deadline is not None and time.monotonic() >= self._deadline - 0.5:
+            self._out_of_time(cell, index, ran=True)
+        elif timed_out and not self._responsive():
             self._kill()
             self._dead_reason = f"cell {index} timed out and the kernel did not respond to an interrupt"
         return cell, resources
+
+    def _out_of_time(self, cell, index: int, ran: bool) -> None:
+        """The notebook's time budget is spent: stop the kernel; this and later cells score 0."""
+        why = f"the notebook used up its time budget of {self.notebook_timeout} s"
+        self.log.warning("%s %s at cell %d; that cell and the later ones were not graded", TAG, why, index)
+        self._kill()
+        self._dead_reason = f"{why} (at cell {index})"
+        if ran:
+            cell.outputs.append(_error(BUDGET, f"{why}; this cell was stopped and the later cells were not run"))
+        else:
+            cell.outputs = [_error(BUDGET, f"not run: {why}")] if utils.is_grade(cell) else []
+            cell.execution_count = None
 
     def _stop(self, cell, index: int, why: str) -> None:
         self._dead_reason = f"{why.split(' (')[0].replace('this cell', f'cell {index}')}; later cells were not run"
@@ -127,8 +193,27 @@ class GuardedExecute(Execute):
         meta = out.get("metadata") or {}
         from helpers.checks.core import PAYLOAD_KEY  # here, not at the top: keeps numpy out of config loading
 
-        if isinstance(meta, dict) and PAYLOAD_KEY in meta and size <= self.max_payload_bytes:
+        if self._nb_capped or self._nb_outputs >= self.max_notebook_outputs or \
+                self._nb_bytes + size > self.max_notebook_output_bytes:
+            if outs and outs[-1] is out:
+                outs.pop()
+            if not self._nb_capped:
+                self._nb_capped = True
+                outs.append(new_output("stream", name="stdout", text=NB_TRUNCATED.format(
+                    f"{self.max_notebook_outputs} outputs or {self.max_notebook_output_bytes} bytes")))
             return out
+        self._nb_outputs += 1
+        self._nb_bytes += size
+        if isinstance(meta, dict) and PAYLOAD_KEY in meta:
+            cell = self.nb.cells[cell_index]
+            count = self._payloads.get(cell_index, 0) + 1
+            self._payloads[cell_index] = count
+            is_test = utils.is_grade(cell) and not utils.is_solution(cell)
+            if is_test and count <= self.max_payloads_per_cell and size <= self.max_payload_bytes:
+                return out
+            if not is_test:
+                self._stray.add(cell_index)
+            meta.pop(PAYLOAD_KEY, None)  # kept as an ordinary output, under the cell's cap
         used = self._sizes.get(cell_index, 0)
         self._sizes[cell_index] = used + size
         if used + size > self.max_output_bytes:

@@ -81,6 +81,23 @@ def zero_failed(db_url: str, student_id: str, assignment_id: str) -> None:
         gb.db.commit()
 
 
+UNSANDBOXED_COMMENT = "[graded without the operating-system sandbox (--no-sandbox)]"
+
+
+def mark_unsandboxed(db_url: str, student_id: str, assignment_id: str) -> None:
+    """Say in every comment of the submission that its kernel ran without the sandbox."""
+    with Gradebook(db_url) as gb:
+        try:
+            sub = gb.find_submission(assignment_id, student_id)
+        except MissingEntry:
+            return
+        for nb in sub.notebooks:
+            for comment in nb.comments:
+                if UNSANDBOXED_COMMENT not in (comment.auto_comment or ""):
+                    comment.auto_comment = "\n".join(filter(None, [comment.auto_comment, UNSANDBOXED_COMMENT]))
+        gb.db.commit()
+
+
 def cell_checksums(cells) -> set[str]:
     """Checksums a notebook's nbgrader cells carry or have: to recognise which assignment it is.
 

@@ -8,6 +8,7 @@ importable), ``validate.py`` and a short README.
 
 from __future__ import annotations
 
+import compileall
 import shutil
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def release(course: Course, assignments: list[str] | None = None, *, log=print) 
         raise ValueError(f"unknown assignment(s) {unknown}; the source folder {course.source} has {known}")
     course.root.mkdir(parents=True, exist_ok=True)
     build_student_helpers(course.student_helpers)
+    # the grading kernels import this edition from a read-only mount: compiled once here, not per kernel
+    compileall.compile_dir(course.student_helpers / "helpers", quiet=1)
     nb = api(course)
     for name in chosen:
         result = nb.generate_assignment(name, force=True, create=True)

@@ -1,9 +1,36 @@
-"""The kernel manager nbgrader uses to execute submissions (see ``kernel_launcher.py``)."""
+"""The operating-system sandbox of a grading kernel (bubblewrap) and the kernel manager nbgrader uses.
+
+Every grading kernel runs under Debian's ``bwrap`` (bubblewrap, the sandbox Flatpak uses):
+
+* **identity and namespaces**: new pid, network, ipc, uts (and cgroup) namespaces; when the
+  grader runs as root the kernel runs as a fresh unprivileged uid/gid (``uid_base + grader
+  pid``: unique among running graders, owning no file of the machine), with no capabilities
+  and ``no_new_privs``; as an ordinary user, a user namespace maps it to ``nobody``. The
+  kernel's only way out is its Jupyter connection: unix sockets (zmq ``ipc``) in a private
+  folder. With no network there is no TCP at all, so no database or other local service.
+* **file system**: an empty root, read-only, with read-only binds of the system (``/usr``,
+  ``/etc``), the Python installation and environment, the student edition of ``helpers``,
+  the kernel launcher and this submission's folder; writable only ``/tmp`` and ``$HOME``
+  (size-limited tmpfs, private to this kernel and gone when it stops), where the launcher
+  copies the submission's files. The repository, the course root, the gradebook, other
+  students and other processes are not there at all.
+* **limits** (hard rlimits, set by the launcher): memory, processes/threads, file size, open
+  files, no core dumps. Time is budgeted per cell and per notebook by ``GuardedExecute``.
+
+If ``bwrap`` is missing or cannot create the namespaces, grading stops (``SandboxUnavailable``)
+with the install command; ``--no-sandbox`` is the only way around it (``COURSE_NO_SANDBOX=1``).
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -11,23 +38,238 @@ from jupyter_client.manager import AsyncKernelManager
 LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
 #: Set by ``nbgrader_config.py``: the folder holding the student edition ``helpers/``.
 STUDENT_HELPERS_ENV = "COURSE_STUDENT_HELPERS"
+#: ``1``: run kernels without the sandbox (unsafe; trusted tests only).
+NO_SANDBOX_ENV = "COURSE_NO_SANDBOX"
+#: Path of the ``bwrap`` executable (default: found on ``PATH``).
+BWRAP_ENV = "COURSE_BWRAP"
+INSTALL = "sudo apt-get install bubblewrap"
+HINT = (f"install it with `{INSTALL}` (Debian/Ubuntu; `dnf install bubblewrap` on Fedora); on macOS or "
+        "Windows grade inside a Linux VM, WSL 2 or a container. `--no-sandbox` grades without it, unsafely "
+        "(trusted submissions only)")
+
+# where things appear inside the sandbox
+INSIDE_HELPERS = "/opt/course/student_helpers"
+INSIDE_LAUNCHER = "/opt/course/kernel_launcher.py"
+INSIDE_SUBMISSION = "/opt/course/submission"
+INSIDE_RUN = "/run/kernel"
+HOME = "/home/student"
+WORKDIR = f"{HOME}/work"
+
+
+class SandboxUnavailable(RuntimeError):
+    """The grading sandbox cannot run on this machine."""
+
+
+def sandboxed() -> bool:
+    return os.environ.get(NO_SANDBOX_ENV, "") not in ("1", "true", "yes")
+
+
+def _int_env(name: str, default: int) -> int:
+    text = os.environ.get(name, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, not {text!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-kernel limits (environment variables ``COURSE_KERNEL_*``)."""
+
+    memory_mb: int = 3072  # RLIMIT_AS
+    processes: int = 256  # RLIMIT_NPROC, per uid (threads count): one uid per kernel
+    open_files: int = 1024  # RLIMIT_NOFILE
+    file_mb: int = 64  # RLIMIT_FSIZE
+    home_mb: int = 256  # tmpfs: $HOME, holding the copy of the submission
+    tmp_mb: int = 64  # tmpfs: /tmp
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            memory_mb=_int_env("COURSE_KERNEL_MEMORY_MB", cls.memory_mb),
+            processes=_int_env("COURSE_KERNEL_PROCESSES", cls.processes),
+            open_files=_int_env("COURSE_KERNEL_OPEN_FILES", cls.open_files),
+            file_mb=_int_env("COURSE_KERNEL_FILE_MB", cls.file_mb),
+            home_mb=_int_env("COURSE_KERNEL_HOME_MB", cls.home_mb),
+            tmp_mb=_int_env("COURSE_KERNEL_TMP_MB", cls.tmp_mb),
+        )
+
+    def launcher_args(self) -> list[str]:
+        return [f"--memory-mb={self.memory_mb}", f"--processes={self.processes}",
+                f"--open-files={self.open_files}", f"--file-mb={self.file_mb}"]
+
+
+def bwrap_path() -> str:
+    """The ``bwrap`` executable, or ``SandboxUnavailable`` naming the package to install."""
+    explicit = os.environ.get(BWRAP_ENV)
+    found = explicit if explicit and os.access(explicit, os.X_OK) else (None if explicit else shutil.which("bwrap"))
+    if not found:
+        where = f"{BWRAP_ENV}={explicit!r} is not an executable" if explicit else "`bwrap` is not on PATH"
+        raise SandboxUnavailable(f"the grading sandbox needs bubblewrap, and {where}: {HINT}")
+    if shutil.which("setpriv") is None and os.geteuid() == 0:
+        raise SandboxUnavailable("the grading sandbox needs `setpriv` (util-linux) to drop root: "
+                                 "sudo apt-get install util-linux")
+    return found
+
+
+def kernel_identity() -> tuple[int, int] | None:
+    """The kernel's uid/gid when the grader is root (a fresh one per grader process), else None."""
+    if os.geteuid() != 0:
+        return None
+    uid = _int_env("COURSE_KERNEL_UID_BASE", 1_600_000_000) + os.getpid()
+    return uid, uid
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _python_dirs() -> list[str]:
+    """The Python installation and environment the kernel runs (real paths, deduplicated)."""
+    dirs = []
+    for p in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix):
+        real = os.path.realpath(p)
+        if real.startswith("/usr/") or real == "/usr":
+            continue
+        if not any(real == d or real.startswith(d + "/") for d in dirs):
+            dirs = [d for d in dirs if not d.startswith(real + "/")] + [real]
+    exe = os.path.realpath(sys.executable)
+    if not exe.startswith("/usr/") and not any(exe.startswith(d + "/") for d in dirs):
+        dirs.append(os.path.dirname(exe))
+    return dirs
+
+
+def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: Path, limits: Limits,
+                  identity: tuple[int, int] | None, figures: str) -> list[str]:
+    """The full command that starts the launcher in the sandbox (see the module docstring)."""
+    cmd = [bwrap_path(), "--die-with-parent", "--new-session",
+           "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+           "--hostname", "grading-kernel"]
+    if identity is None:  # not root: a user namespace, nobody inside
+        cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"]
+    for top in ("usr", "etc"):
+        cmd += ["--ro-bind", f"/{top}", f"/{top}"]
+    for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        host = Path("/") / link
+        if host.is_symlink():
+            cmd += ["--symlink", os.readlink(host), f"/{link}"]
+        elif host.is_dir():
+            cmd += ["--ro-bind", str(host), f"/{link}"]
+    binds = [(d, d) for d in _python_dirs()]
+    binds += [(str(student_helpers), INSIDE_HELPERS), (str(LAUNCHER), INSIDE_LAUNCHER),
+              (str(submission_dir), INSIDE_SUBMISSION)]
+    made = {"/", "/usr", "/etc"}
+    for dest in [d for _s, d in binds] + [INSIDE_RUN]:
+        for parent in _ancestors(dest):
+            if parent not in made:
+                made.add(parent)
+                cmd += ["--perms", "0755", "--dir", parent]
+    for src, dest in binds:
+        cmd += ["--ro-bind", src, dest]
+    cmd += ["--bind", str(private_dir), INSIDE_RUN, "--proc", "/proc", "--dev", "/dev",
+            "--perms", "01777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/home",
+            "--perms", "01777", "--size", str(limits.home_mb << 20), "--tmpfs", HOME,
+            "--perms", "01777", "--dir", WORKDIR,
+            "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
+    env = {"HOME": HOME, "USER": "student", "LANG": "C.UTF-8", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+           "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "PYTHONDONTWRITEBYTECODE": "1",
+           "COURSE_KERNEL_FIGURES": figures}
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    if identity is not None:  # root: drop to the fresh uid, no capabilities left
+        uid, gid = identity
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+                shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    else:
+        cmd += ["--"]
+    cmd += [sys.executable, "-I", INSIDE_LAUNCHER, "--sandbox", f"--helpers={INSIDE_HELPERS}",
+            f"--copy-from={INSIDE_SUBMISSION}", *limits.launcher_args()]
+    return cmd
+
+
+def check() -> str:
+    """Start one sandboxed Python (once per process and ``bwrap``); ``SandboxUnavailable`` says why it cannot.
+
+    Returns the uid the kernel runs as (as the sandbox reports it).
+    """
+    return _probe(bwrap_path(), kernel_identity() is None)
+
+
+@functools.lru_cache(maxsize=4)
+def _probe(_bwrap: str, _as_user: bool) -> str:
+    with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
+        base = Path(tmp)
+        for name in ("run", "helpers", "submission"):
+            (base / name).mkdir()
+        cmd = bwrap_command(private_dir=base / "run", submission_dir=base / "submission",
+                            student_helpers=base / "helpers", limits=Limits(), identity=kernel_identity(),
+                            figures="none")
+        cmd = [*cmd[:cmd.index(sys.executable)], sys.executable, "-I", "-c", "import os; print(os.getuid())"]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except OSError as exc:
+            raise SandboxUnavailable(f"bubblewrap could not be started ({exc}): {HINT}") from None
+        if done.returncode != 0:
+            raise SandboxUnavailable(
+                f"bubblewrap is installed but cannot create the sandbox (exit {done.returncode}: "
+                f"{done.stderr.strip()[-300:]}). It needs user namespaces (sysctl kernel.unprivileged_userns_clone=1) "
+                f"or root; inside a container, run it with --privileged or --security-opt seccomp=unconfined. {HINT}")
+        return done.stdout.strip()
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """Launch every kernel through the launcher, whatever kernelspec the notebook names.
+    """Launch every kernel through the launcher (in the sandbox), whatever kernelspec the notebook names.
 
-    The kernel runs the grader's own interpreter (so it has the course's pinned packages),
-    with one BLAS thread: parallel autograding already uses every core.
+    The folder nbgrader executes in (``cwd``: this submission's copy in ``autograded/``) is bound
+    read-only; the launcher copies its files into the kernel's private working directory.
     """
 
+    _private: Path | None = None
+
     async def _async_pre_start_kernel(self, **kw):
-        cmd, kw = await super()._async_pre_start_kernel(**kw)
         student_helpers = os.environ.get(STUDENT_HELPERS_ENV)
         if not student_helpers or not (Path(student_helpers) / "helpers" / "__init__.py").is_file():
             raise RuntimeError(
                 f"{STUDENT_HELPERS_ENV} must name a folder with the student edition of helpers "
                 f"(got {student_helpers!r}); run the release step first"
             )
+        figures = os.environ.get("COURSE_KERNEL_FIGURES", "none").strip().lower()
+        if not sandboxed():
+            return await self._unsandboxed(student_helpers, figures, **kw)
+        self.transport = "ipc"
+        self._private = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        self.ip = str(self._private / "k")
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        # messages, not SIGINT: the kernel is in another session and pid namespace
+        self.kernel_spec.interrupt_mode = "message"
+        info = json.loads(Path(self.connection_file).read_text())
+        info["ip"] = f"{INSIDE_RUN}/k"
+        inside = self._private / "kernel.json"
+        inside.write_text(json.dumps(info))
+        inside.chmod(0o444)
+        identity = kernel_identity()
+        if identity is not None:
+            os.chown(self._private, *identity)
+        submission = Path(kw.get("cwd") or os.getcwd())
+        cmd = bwrap_command(private_dir=self._private, submission_dir=submission,
+                            student_helpers=Path(student_helpers), limits=Limits.from_env(), identity=identity,
+                            figures=figures)
+        kw["env"] = {}
+        kw.pop("cwd", None)
+        return [*cmd, "-f", f"{INSIDE_RUN}/kernel.json"], kw
+
+    async def _unsandboxed(self, student_helpers: str, figures: str, **kw):
+        """The old launch (audit-hook guard only): ``--no-sandbox``, trusted submissions."""
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
         try:
             rest = cmd[cmd.index("-f"):]
         except ValueError:
@@ -38,5 +280,29 @@ class SandboxKernelManager(AsyncKernelManager):
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = "1"
         env["MPLBACKEND"] = "Agg"
+        env["COURSE_KERNEL_FIGURES"] = figures
         kw["env"] = env
-        return [sys.executable, str(LAUNCHER), student_helpers, *rest], kw
+        return [sys.executable, str(LAUNCHER), f"--helpers={student_helpers}", *Limits.from_env().launcher_args(),
+                *rest], kw
+
+    def seal(self) -> None:
+        """Once the kernel listens: its socket folder becomes the grader's (no more files in it).
+
+        Only as root (an ordinary user cannot take the folder back from the kernel's namespace).
+        """
+        if self._private is not None and os.geteuid() == 0:
+            os.chown(self._private, 0, 0)
+            self._private.chmod(0o700)
+
+    def cleanup_resources(self, restart: bool = False) -> None:
+        super().cleanup_resources(restart)
+        self._remove_private()
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        self._remove_private()
+
+    def _remove_private(self) -> None:
+        if self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
-from .gradebook import zero_failed
+from .gradebook import mark_unsandboxed, zero_failed
 from .nbapi import api, failure_reason
 from .paths import Course
+from .sandbox import sandboxed
 
 _COURSE_LINE = re.compile(r"\[course\]\s*(.*)")
 
@@ -21,13 +23,17 @@ def grade_pairs(course: Course, db_url: str, pairs: list[tuple[str, str]]) -> li
     nb = api(course, CourseDirectory={"db_url": db_url})
     results = []
     for student, assignment in pairs:
+        start = time.monotonic()
         result = nb.autograde(assignment, student, force=True, create=True)
         log = result.get("log") or ""
         entry = {"student": student, "assignment": assignment, "success": bool(result["success"]),
-                 "notes": [m.group(1).strip() for m in _COURSE_LINE.finditer(log)]}
+                 "notes": [m.group(1).strip() for m in _COURSE_LINE.finditer(log)],
+                 "seconds": round(time.monotonic() - start, 2)}
         if not result["success"]:
             entry["error"] = failure_reason(log, result.get("error"))
             zero_failed(db_url, student, assignment)
+        if not sandboxed():
+            mark_unsandboxed(db_url, student, assignment)
         results.append(entry)
     return results
 
