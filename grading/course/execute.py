@@ -82,6 +82,7 @@ class GuardedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        kwargs.setdefault("store_widget_state", False)
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -193,10 +194,30 @@ class GuardedExecute(Execute):
         meta = out.get("metadata") or {}
         from helpers.checks.core import PAYLOAD_KEY  # here, not at the top: keeps numpy out of config loading
 
+        record = False
+        if isinstance(meta, dict) and PAYLOAD_KEY in meta:
+            cell = self.nb.cells[cell_index]
+            count = self._payloads.get(cell_index, 0) + 1
+            self._payloads[cell_index] = count
+            is_test = utils.is_grade(cell) and not utils.is_solution(cell)
+            record = is_test and count <= self.max_payloads_per_cell and size <= self.max_payload_bytes
+            if not record:
+                if not is_test:
+                    self._stray.add(cell_index)
+                meta.pop(PAYLOAD_KEY, None)  # kept as an ordinary output, under the cell's cap
+        if not record:  # the cell's cap (hidden-test records have their own)
+            used = self._sizes.get(cell_index, 0)
+            self._sizes[cell_index] = used + size
+            if used + size > self.max_output_bytes:
+                _drop(outs, out)
+                if used <= self.max_output_bytes:
+                    outs.append(new_output("stream", name="stdout", text=TRUNCATED.format(self.max_output_bytes)))
+                    self._sizes[cell_index] = self.max_output_bytes + 1
+                return out
+        # the notebook's cap: everything that was kept, hidden-test records included
         if self._nb_capped or self._nb_outputs >= self.max_notebook_outputs or \
                 self._nb_bytes + size > self.max_notebook_output_bytes:
-            if outs and outs[-1] is out:
-                outs.pop()
+            _drop(outs, out)
             if not self._nb_capped:
                 self._nb_capped = True
                 outs.append(new_output("stream", name="stdout", text=NB_TRUNCATED.format(
@@ -204,22 +225,15 @@ class GuardedExecute(Execute):
             return out
         self._nb_outputs += 1
         self._nb_bytes += size
-        if isinstance(meta, dict) and PAYLOAD_KEY in meta:
-            cell = self.nb.cells[cell_index]
-            count = self._payloads.get(cell_index, 0) + 1
-            self._payloads[cell_index] = count
-            is_test = utils.is_grade(cell) and not utils.is_solution(cell)
-            if is_test and count <= self.max_payloads_per_cell and size <= self.max_payload_bytes:
-                return out
-            if not is_test:
-                self._stray.add(cell_index)
-            meta.pop(PAYLOAD_KEY, None)  # kept as an ordinary output, under the cell's cap
-        used = self._sizes.get(cell_index, 0)
-        self._sizes[cell_index] = used + size
-        if used + size > self.max_output_bytes:
-            if outs and outs[-1] is out:
-                outs.pop()
-            if used <= self.max_output_bytes:
-                outs.append(new_output("stream", name="stdout", text=TRUNCATED.format(self.max_output_bytes)))
-                self._sizes[cell_index] = self.max_output_bytes + 1
         return out
+
+    def _update_display_id(self, display_id, msg):
+        """Ignored: an update would replace a kept output's data and metadata past every cap."""
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Ignored: widget state would be stored in the notebook past every cap (nothing graded uses it)."""
+
+
+def _drop(outs, out) -> None:
+    if outs and outs[-1] is out:
+        outs.pop()

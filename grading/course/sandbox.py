@@ -33,6 +33,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import zmq
 from jupyter_client.manager import AsyncKernelManager
 
 LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
@@ -245,6 +246,9 @@ class SandboxKernelManager(AsyncKernelManager):
         figures = os.environ.get("COURSE_KERNEL_FIGURES", "none").strip().lower()
         if not sandboxed():
             return await self._unsandboxed(student_helpers, figures, **kw)
+        # a message larger than this ends the connection (the kernel is then treated as dead)
+        # instead of filling the grader's memory
+        self.context.setsockopt(zmq.MAXMSGSIZE, _int_env("COURSE_KERNEL_MESSAGE_MB", 64) << 20)
         self.transport = "ipc"
         self._private = Path(tempfile.mkdtemp(prefix="course-kernel-"))
         self.ip = str(self._private / "k")

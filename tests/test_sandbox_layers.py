@@ -1,0 +1,203 @@
+"""Each layer of the grading sandbox, probed from inside one real sandboxed kernel.
+
+The kernel is started exactly as autograde starts it (``SandboxKernelManager``), then asked
+what it can see and do. Independent oracles: the kernel's answers are compared with facts
+measured from the outside (the grader's uid and pid, a TCP listener opened by this test,
+files this test owns). The end-to-end hostile corpus is ``test_grading_sandbox.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from grading.course import sandbox
+
+REPO = Path(__file__).resolve().parent.parent
+
+PROBE = r'''
+import json, os, resource, socket, sys
+out = {"uid": os.getuid(), "gid": os.getgid(), "euid": os.geteuid(), "groups": os.getgroups(),
+       "pid": os.getpid(), "cwd": os.getcwd(), "hostname": socket.gethostname(),
+       "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+       "root": sorted(os.listdir("/")), "work": sorted(os.listdir(".")), "helpers": __import__("helpers").__file__}
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+out["caps"] = status["CapEff"].strip(); out["nnp"] = status["NoNewPrivs"].strip()
+out["limits"] = {n: list(resource.getrlimit(getattr(resource, n))) for n in
+                 ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE")}
+def attempt(fn):
+    try:
+        return "ok:" + str(fn())
+    except BaseException as exc:
+        return type(exc).__name__
+out["tcp"] = attempt(lambda: socket.create_connection(("127.0.0.1", PORT), timeout=2))
+out["ifaces"] = sorted(n for _, n in socket.if_nameindex())
+out["raise_as"] = attempt(lambda: resource.setrlimit(resource.RLIMIT_AS, (-1, -1)))
+out["reference"] = attempt(lambda: __import__("helpers._reference"))
+out["secret"] = attempt(lambda: open(SECRET).read())
+out["repo"] = attempt(lambda: os.listdir(REPO))
+out["write_env"] = attempt(lambda: open(os.path.join(sys.prefix, "evil.pth"), "w"))
+out["write_helpers"] = attempt(lambda: open(os.path.join(os.path.dirname(out["helpers"]), "x.py"), "a"))
+out["write_root"] = attempt(lambda: open("/evil", "w"))
+out["write_run"] = attempt(lambda: open("/run/kernel/evil", "w"))
+out["write_work"] = attempt(lambda: open("note.txt", "w").write("mine"))
+def fill():
+    with open("/tmp/fill", "wb") as fh:
+        for _ in range(200):
+            fh.write(b"x" * (1 << 20))
+out["fill_tmp"] = attempt(fill)
+out["kill_all"] = attempt(lambda: os.kill(-1, 0))
+print(json.dumps(out))
+'''
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sandbox")
+    (tmp / "helpers_edition").mkdir()
+    shutil.copytree(REPO / "helpers", tmp / "helpers_edition" / "helpers",
+                    ignore=shutil.ignore_patterns("_reference", "__pycache__"))
+    submission = tmp / "submission"
+    submission.mkdir()
+    (submission / "data.txt").write_text("the student's own file")
+    (submission / "notebook.ipynb").write_text("{}")
+    secret = tmp / "secret.txt"
+    secret.write_text("answers")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    saved = {k: os.environ.get(k) for k in (sandbox.STUDENT_HELPERS_ENV, sandbox.NO_SANDBOX_ENV,
+                                             "COURSE_KERNEL_TMP_MB", "COURSE_KERNEL_MEMORY_MB")}
+    os.environ.update({sandbox.STUDENT_HELPERS_ENV: str(tmp / "helpers_edition"), "COURSE_KERNEL_TMP_MB": "16",
+                       "COURSE_KERNEL_MEMORY_MB": "2048"})
+    os.environ.pop(sandbox.NO_SANDBOX_ENV, None)
+    code = PROBE.replace("PORT", str(port)).replace("SECRET", repr(str(secret))).replace("REPO", repr(str(REPO)))
+
+    async def run():
+        km = sandbox.SandboxKernelManager(kernel_name="python3")
+        await km.start_kernel(cwd=str(submission))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            km.seal()
+            texts = []
+            reply = await kc.execute_interactive(code, timeout=60, output_hook=lambda m: texts.append(
+                m["content"].get("text") or m["content"].get("evalue") or ""))
+            assert reply["content"]["status"] == "ok", texts
+            return json.loads("".join(texts).strip().splitlines()[-1]), Path(km._private)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    try:
+        result, private = asyncio.run(run())
+    finally:
+        listener.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return {"out": result, "private": private, "submission": submission, "secret": secret}
+
+
+def test_identity_is_unprivileged_and_not_the_graders(probe):
+    out = probe["out"]
+    assert out["uid"] != os.getuid() and out["uid"] != 0 and out["euid"] == out["uid"]
+    assert out["gid"] != 0 and 0 not in out["groups"]
+    assert int(out["caps"], 16) == 0, "the kernel has capabilities"
+    assert out["nnp"] == "1", "no_new_privs is not set"
+    if os.geteuid() == 0:
+        assert out["uid"] >= 1_000_000_000
+
+
+def test_new_pid_uts_and_network_namespaces(probe):
+    out = probe["out"]
+    assert os.getpid() not in out["pids"] and max(out["pids"]) < 100, out["pids"]
+    assert out["hostname"] == "grading-kernel"
+    assert out["ifaces"] == ["lo"]
+    assert out["tcp"] == "ConnectionRefusedError", "the kernel reached a TCP listener of the grader's machine"
+    assert out["kill_all"].startswith(("ok", "ProcessLookupError")), out["kill_all"]
+
+
+def test_file_system_view(probe):
+    out = probe["out"]
+    assert out["cwd"] == sandbox.WORKDIR
+    assert out["work"] == ["data.txt"], "the working directory holds a copy of the submission's files"
+    assert out["helpers"].startswith(sandbox.INSIDE_HELPERS)
+    assert out["reference"] == "ModuleNotFoundError"
+    assert out["secret"] in ("FileNotFoundError", "PermissionError")
+    # only the Python environment's own folder, when it lives in the repository (.venv)
+    env_in_repo = [str(Path(d).relative_to(REPO)).split("/")[0] for d in sandbox._python_dirs()
+                   if d.startswith(str(REPO) + "/")]
+    visible = [] if out["repo"] == "FileNotFoundError" else ast.literal_eval(out["repo"][3:])
+    assert visible == env_in_repo, f"the repository is visible in the sandbox: {out['repo']}"
+    assert set(out["root"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc",
+                                "run", "sbin", "tmp", "usr", *[p.split("/")[1] for p in sandbox._python_dirs()]}
+
+
+def test_nothing_outside_the_private_folders_is_writable(probe):
+    out = probe["out"]
+    for key in ("write_env", "write_helpers", "write_root"):
+        assert out[key] == "OSError" or out[key] in ("PermissionError", "FileNotFoundError"), (key, out[key])
+    assert out["write_env"] != "ok" and "ok" not in out["write_helpers"]
+    assert out["write_run"] == "PermissionError", "the sealed socket folder took a new file"
+    assert out["write_work"].startswith("ok")
+    assert not (probe["submission"] / "note.txt").exists(), "a write in the work dir reached the submission"
+    assert sorted(p.name for p in probe["submission"].iterdir()) == ["data.txt", "notebook.ipynb"]
+
+
+def test_limits_are_hard(probe):
+    out = probe["out"]
+    limits = out["limits"]
+    assert limits["RLIMIT_AS"] == [2048 << 20] * 2
+    assert limits["RLIMIT_NPROC"][0] == limits["RLIMIT_NPROC"][1] > 0
+    assert limits["RLIMIT_NOFILE"][0] == limits["RLIMIT_NOFILE"][1] > 0
+    assert limits["RLIMIT_FSIZE"] == [64 << 20] * 2
+    assert limits["RLIMIT_CORE"] == [0, 0]
+    assert out["raise_as"] in ("ValueError", "PermissionError"), "the kernel raised its own memory limit"
+    assert out["fill_tmp"] == "OSError", "/tmp is not size-limited"
+
+
+def test_private_folder_is_removed(probe):
+    assert not probe["private"].exists()
+
+
+def test_missing_bwrap_fails_closed_with_the_install_command(monkeypatch):
+    monkeypatch.setenv(sandbox.BWRAP_ENV, "/nonexistent/bwrap")
+    with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap") as info:
+        sandbox.check()
+    assert "apt-get install bubblewrap" in str(info.value)
+
+
+def test_broken_bwrap_fails_closed(monkeypatch, tmp_path):
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(sandbox.BWRAP_ENV, str(fake))
+    with pytest.raises(sandbox.SandboxUnavailable, match=r"cannot create the sandbox.*namespace"):
+        sandbox.check()
+
+
+def test_the_sandbox_binds_no_course_folder():
+    cmd = sandbox.bwrap_command(private_dir=Path("/tmp/p"), submission_dir=Path("/tmp/s"),
+                                student_helpers=Path("/tmp/h"), limits=sandbox.Limits(), identity=(1, 1),
+                                figures="none")
+    sources = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--bind", "--ro-bind")]
+    repo = str(REPO)
+    for src in sources:
+        assert not (src == repo or (repo.startswith(src + "/") and src not in ("/usr", "/etc"))), src
+        # of the repository, only the launcher script and the Python environment (when it lives there)
+        assert not src.startswith(repo + "/") or src.startswith(sys.prefix) or src == str(sandbox.LAUNCHER), src
+    writable = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--bind"]
+    assert writable == ["/tmp/p"]
