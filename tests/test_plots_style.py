@@ -1,4 +1,4 @@
-"""helpers.plots.style: plain-text log labels and the inline backend without a tight bbox."""
+"""helpers.plots.style: plain-text log labels, the inline backend without a tight bbox, power_of_ten."""
 
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from helpers.plots.style import PowerOfTenFormatter, plain_log_labels
+from helpers.plots.style import PowerOfTenFormatter, plain_log_labels, power_of_ten
 
 _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
@@ -99,3 +99,24 @@ def test_apply_style_outside_a_kernel_is_harmless():
         capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [
+        (8.46e-58, "10⁻⁵⁷"), (1.0, "10⁰"), (0.357, "10⁰"), (0.31, "10⁻¹"), (9.99, "10¹"),
+        (1.22e17, "10¹⁷"), (3.2e16, "10¹⁷"), (3.1e16, "10¹⁶"), (np.float64(2.68e-8), "10⁻⁸"),
+        (5e-324, "10⁻³²³"), (1.7e308, "10³⁰⁸"), (0, "0"), (7, "10¹"),
+    ],
+)
+def test_power_of_ten_is_the_nearest_on_a_log_scale(x, expected):
+    assert power_of_ten(x) == expected
+    if x:  # it reads back (with the labels' oracle) as 10**k within a factor sqrt(10)
+        assert abs(np.log10(_value_of(power_of_ten(x))) - np.log10(float(x))) <= 0.5
+
+
+@pytest.mark.parametrize(("x", "error"), [(-1.0, ValueError), (float("nan"), ValueError), (np.inf, ValueError),
+                                          ("1e3", TypeError), (True, TypeError)])
+def test_power_of_ten_rejects_what_has_no_order_of_magnitude(x, error):
+    with pytest.raises(error, match="x must be"):
+        power_of_ten(x)

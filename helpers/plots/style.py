@@ -1,9 +1,12 @@
 """Plot defaults shared by every notebook (the setup cell calls :func:`apply_style`)."""
 
+import math
 import re
 
 import matplotlib as mpl
 from matplotlib import ticker
+
+from helpers._validation import check_nonnegative_float
 
 
 def apply_style() -> None:
@@ -68,3 +71,29 @@ def plain_log_labels(ax) -> None:
         if axis.get_scale() == "log":
             axis.set_major_formatter(PowerOfTenFormatter())
             axis.set_minor_formatter(PowerOfTenFormatter(labelOnlyBase=False))
+
+
+def power_of_ten(x) -> str:
+    """The power of ten nearest to ``x`` on a log scale, as text: ``power_of_ten(8.46e-58) == "10⁻⁵⁷"``.
+
+    How a notebook prints a quantity that explodes or vanishes through many layers: its order
+    of magnitude is the lesson, and it is what every machine reproduces. The leading digits of
+    a product of 50 matrices can depend on the processor (each BLAS kernel rounds the last bit
+    of a matrix product its own way, and a chaotic network amplifies that difference).
+
+    Parameters
+    ----------
+    x : float
+        A finite number >= 0 (a standard deviation, a norm).
+
+    Returns
+    -------
+    str
+        ``10**k`` written like the log-axis labels of the figures (``10⁻⁵⁷``, ``10⁰``, ``10¹⁷``),
+        with ``k = round(log10(x))``: every value from ``10**(k - 0.5)`` to ``10**(k + 0.5)``
+        (a factor of about 3.16 either side) reads the same. ``"0"`` for 0.
+    """
+    x = check_nonnegative_float(x, "x")
+    if x == 0:
+        return "0"
+    return "10" + str(round(math.log10(x))).translate(_SUPERSCRIPTS)
