@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grading.course import sandbox
+from grading.course import cgroups, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -90,17 +90,24 @@ def probe(tmp_path_factory):
         try:
             await kc.wait_for_ready(timeout=60)
             km.seal()
+            groups = {}
+            for folder in km._group.dirs:
+                files = {f.name: f for f in folder.iterdir()}
+                groups[folder.parent.name if folder.parent.parent == cgroups.ROOT else str(folder)] = {
+                    "procs": len(files["cgroup.procs"].read_text().split()),
+                    **{k: files[k].read_text().strip() for k in ("memory.limit_in_bytes", "memory.max", "pids.max")
+                       if k in files}}
             texts = []
             reply = await kc.execute_interactive(code, timeout=60, output_hook=lambda m: texts.append(
                 m["content"].get("text") or m["content"].get("evalue") or ""))
             assert reply["content"]["status"] == "ok", texts
-            return json.loads("".join(texts).strip().splitlines()[-1]), Path(km._private)
+            return json.loads("".join(texts).strip().splitlines()[-1]), Path(km._private), groups, km._group
         finally:
             kc.stop_channels()
             await km.shutdown_kernel(now=True)
 
     try:
-        result, private = asyncio.run(run())
+        result, private, groups, group = asyncio.run(run())
     finally:
         listener.close()
         for k, v in saved.items():
@@ -108,7 +115,8 @@ def probe(tmp_path_factory):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    return {"out": result, "private": private, "submission": submission, "secret": secret}
+    return {"out": result, "private": private, "submission": submission, "secret": secret, "groups": groups,
+            "group": group}
 
 
 def test_identity_is_unprivileged_and_not_the_graders(probe):
@@ -169,8 +177,22 @@ def test_limits_are_hard(probe):
     assert out["fill_tmp"] == "OSError", "/tmp is not size-limited"
 
 
-def test_private_folder_is_removed(probe):
+def test_private_folder_and_groups_are_removed(probe):
     assert not probe["private"].exists()
+    assert not probe["group"].dirs
+
+
+def test_one_control_group_holds_the_whole_sandbox(probe):
+    """Memory and process budget of the sandbox as a whole (where the machine has cgroups)."""
+    _bases, why = cgroups.parents()
+    if why is not None:  # said loudly by autograde too; here the test names what is missing
+        assert not probe["groups"], why
+        pytest.xfail(f"no control groups on this machine: {why}")
+    values = {k: v for g in probe["groups"].values() for k, v in g.items() if k != "procs"}
+    assert all(g["procs"] >= 1 for g in probe["groups"].values()), probe["groups"]
+    memory = int(values.get("memory.limit_in_bytes") or values["memory.max"])
+    assert memory == (2048 + 256 + 16) << 20
+    assert int(values["pids.max"]) == sandbox.Limits().processes
 
 
 def test_missing_bwrap_fails_closed_with_the_install_command(monkeypatch):

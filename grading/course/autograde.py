@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from . import gradebook
+from . import cgroups, gradebook
 from . import sandbox as sandboxing
 from .execute import BUDGET, KERNEL_DIED
 from .paths import REPO, Course
@@ -142,6 +142,10 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
     if sandbox:
         os.environ.pop(sandboxing.NO_SANDBOX_ENV, None)
         sandboxing.check()
+        _bases, why = cgroups.parents()
+        if why:
+            log(f"note: kernels get no control group ({why}); memory is bounded per process (RLIMIT_AS) "
+                "and processes per kernel (RLIMIT_NPROC) only")
     else:
         os.environ[sandboxing.NO_SANDBOX_ENV] = "1"
         log("WARNING: grading WITHOUT the sandbox (--no-sandbox): a submission can read the reference "

@@ -24,6 +24,7 @@ with the install command; ``--no-sandbox`` is the only way around it (``COURSE_N
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -35,6 +36,8 @@ from pathlib import Path
 
 import zmq
 from jupyter_client.manager import AsyncKernelManager
+
+from . import cgroups
 
 LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
 #: Set by ``nbgrader_config.py``: the folder holding the student edition ``helpers/``.
@@ -86,6 +89,11 @@ class Limits:
     file_mb: int = 64  # RLIMIT_FSIZE
     home_mb: int = 256  # tmpfs: $HOME, holding the copy of the submission
     tmp_mb: int = 64  # tmpfs: /tmp
+    group_mb: int = 0  # control group (all processes + tmpfs); 0: memory + home + tmp
+
+    @property
+    def group_memory_mb(self) -> int:
+        return self.group_mb or self.memory_mb + self.home_mb + self.tmp_mb
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -96,6 +104,7 @@ class Limits:
             file_mb=_int_env("COURSE_KERNEL_FILE_MB", cls.file_mb),
             home_mb=_int_env("COURSE_KERNEL_HOME_MB", cls.home_mb),
             tmp_mb=_int_env("COURSE_KERNEL_TMP_MB", cls.tmp_mb),
+            group_mb=_int_env("COURSE_KERNEL_GROUP_MB", 1) if "COURSE_KERNEL_GROUP_MB" in os.environ else 0,
         )
 
     def launcher_args(self) -> list[str]:
@@ -235,6 +244,8 @@ class SandboxKernelManager(AsyncKernelManager):
     """
 
     _private: Path | None = None
+    _group: cgroups.KernelGroup | None = None
+    _names = itertools.count()
 
     async def _async_pre_start_kernel(self, **kw):
         student_helpers = os.environ.get(STUDENT_HELPERS_ENV)
@@ -264,9 +275,13 @@ class SandboxKernelManager(AsyncKernelManager):
         if identity is not None:
             os.chown(self._private, *identity)
         submission = Path(kw.get("cwd") or os.getcwd())
+        limits = Limits.from_env()
         cmd = bwrap_command(private_dir=self._private, submission_dir=submission,
-                            student_helpers=Path(student_helpers), limits=Limits.from_env(), identity=identity,
+                            student_helpers=Path(student_helpers), limits=limits, identity=identity,
                             figures=figures)
+        self._group = cgroups.KernelGroup(f"course-kernel-{os.getpid()}-{next(self._names)}",
+                                          limits.group_memory_mb, limits.processes)
+        cmd = self._group.wrap(cmd)
         kw["env"] = {}
         kw.pop("cwd", None)
         return [*cmd, "-f", f"{INSIDE_RUN}/kernel.json"], kw
@@ -307,6 +322,9 @@ class SandboxKernelManager(AsyncKernelManager):
         self._remove_private()
 
     def _remove_private(self) -> None:
+        if self._group is not None:
+            self._group.remove()
+            self._group = None
         if self._private is not None:
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
