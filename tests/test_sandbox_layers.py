@@ -223,3 +223,30 @@ def test_the_sandbox_binds_no_course_folder():
         assert not src.startswith(repo + "/") or src.startswith(sys.prefix) or src == str(sandbox.LAUNCHER), src
     writable = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--bind"]
     assert writable == ["/tmp/p"]
+
+
+def test_kernel_stdio_does_not_reach_the_grader(capfd, tmp_path, monkeypatch):
+    """A kernel writing to its own file descriptors 1 and 2 fills nothing of the grader's."""
+    (tmp_path / "h").mkdir()
+    shutil.copytree(REPO / "helpers", tmp_path / "h" / "helpers", ignore=shutil.ignore_patterns("_reference"))
+    (tmp_path / "s").mkdir()
+    monkeypatch.setenv(sandbox.STUDENT_HELPERS_ENV, str(tmp_path / "h"))
+    monkeypatch.delenv(sandbox.NO_SANDBOX_ENV, raising=False)
+
+    async def run():
+        km = sandbox.SandboxKernelManager(kernel_name="python3")
+        await km.start_kernel(cwd=str(tmp_path / "s"))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive("import os\nfor fd in (1, 2):\n    os.write(fd, b'LEAK' * 100000)",
+                                                 timeout=60, output_hook=lambda msg: None)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    asyncio.run(run())
+    out, err = capfd.readouterr()
+    assert "LEAK" not in out and "LEAK" not in err

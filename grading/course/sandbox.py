@@ -282,6 +282,10 @@ class SandboxKernelManager(AsyncKernelManager):
         self._group = cgroups.KernelGroup(f"course-kernel-{os.getpid()}-{next(self._names)}",
                                           limits.group_memory_mb, limits.processes)
         cmd = self._group.wrap(cmd)
+        # the kernel's own stdout/stderr would land, unbounded, in the grader's log: not kept
+        # (COURSE_KERNEL_DEBUG=1 keeps them, for an instructor debugging a kernel that will not start)
+        if os.environ.get("COURSE_KERNEL_DEBUG") != "1":
+            kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         kw["env"] = {}
         kw.pop("cwd", None)
         return [*cmd, "-f", f"{INSIDE_RUN}/kernel.json"], kw
