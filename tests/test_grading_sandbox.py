@@ -213,6 +213,7 @@ def graded(tmp_path_factory):
                 folder.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb1[2], folder / f"{_nb_name(source / NB1)}.ipynb")
                 expected[(student, NB1)] = sum(gs.points_by_exercise(nb1[1]).values())
+                placed.append((student, NB1))
 
         before = {
             "venv": _hash_tree(Path(sys.prefix), skip={"__pycache__"}),
