@@ -1027,7 +1027,7 @@ PAYLOAD_FLOOD = '''
 # outputs carrying the hidden-test payload key (each ~{mb} MB), from a cell that is not a test cell
 from IPython.display import display
 from helpers.checks.core import PAYLOAD_KEY
-_junk = {{"version": 1, "check": "toy.square", "cases": [], "outputs": [], "pad": "p" * ({mb} * 1_000_000)}}
+_junk = {{"version": 1, "check": "toy.square", "cases": [], "outputs": [], "pad": "p" * int({mb} * 1_000_000)}}
 for _i in range({n}):
     display({{"text/plain": "record %d" % _i}}, metadata={{PAYLOAD_KEY: _junk}}, raw=True)
 '''
@@ -1036,7 +1036,7 @@ PAYLOAD_FLOOD_PUBLISH = '''
 # the same through publish_display_data, from the solution cell itself
 from IPython.core.display_functions import publish_display_data
 from helpers.checks.core import PAYLOAD_KEY
-_junk = {{"version": 1, "check": "toy.square", "cases": [], "outputs": [], "pad": "q" * ({mb} * 1_000_000)}}
+_junk = {{"version": 1, "check": "toy.square", "cases": [], "outputs": [], "pad": "q" * int({mb} * 1_000_000)}}
 for _i in range({n}):
     publish_display_data({{"text/plain": "record %d" % _i}}, metadata={{PAYLOAD_KEY: _junk}})
 '''
