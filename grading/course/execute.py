@@ -12,9 +12,9 @@ nbgrader's own behaviour, and what this adds:
   kernel is killed and treated as dead.
 * output is capped *while* it arrives (nbgrader's ``LimitOutput`` runs after execution,
   when a flood has already filled the grader's memory): per cell, and per notebook in count
-  and bytes, hidden-test records included. A hidden-test record is kept only in the output of
-  a test cell (at most ``max_payloads_per_cell``); one emitted anywhere else is dropped and
-  reported.
+  and bytes. Hidden-test records have a budget of their own (count per test cell, bytes per
+  record and per notebook), so a flood of other output cannot starve them; a record is kept
+  only in the output of a test cell; one emitted anywhere else is dropped and reported.
 * a wall-clock budget per notebook (``notebook_timeout``), not only per cell: each cell's
   timeout is cut to what is left; when the budget is spent the kernel is stopped, the cells
   that completed keep their points and the rest score 0, with the reason in the report.
@@ -68,9 +68,12 @@ class GuardedExecute(Execute):
         8, help="Hidden-test records kept per test cell (a test cell makes one per grade_hidden call)."
     ).tag(config=True)
     max_notebook_output_bytes = Integer(
-        8_000_000, help="Output kept per notebook (bytes of JSON), hidden-test records included."
+        3_000_000, help="Output kept per notebook (bytes of JSON), hidden-test records aside."
     ).tag(config=True)
-    max_notebook_outputs = Integer(3000, help="Outputs kept per notebook.").tag(config=True)
+    max_notebook_outputs = Integer(2000, help="Outputs kept per notebook, hidden-test records aside.").tag(config=True)
+    max_notebook_record_bytes = Integer(
+        16_000_000, help="Hidden-test records kept per notebook (bytes of JSON; stripped after verification)."
+    ).tag(config=True)
     notebook_timeout = Integer(
         900, help="Wall-clock seconds for the whole notebook (kernel start included); 0: no budget."
     ).tag(config=True)
@@ -90,6 +93,7 @@ class GuardedExecute(Execute):
         self._sizes = {}
         self._nb_bytes = 0
         self._nb_outputs = 0
+        self._record_bytes = 0
         self._nb_capped = False
         self._payloads = {}
         self._stray = set()
@@ -200,23 +204,24 @@ class GuardedExecute(Execute):
             count = self._payloads.get(cell_index, 0) + 1
             self._payloads[cell_index] = count
             is_test = utils.is_grade(cell) and not utils.is_solution(cell)
-            record = is_test and count <= self.max_payloads_per_cell and size <= self.max_payload_bytes
-            if not record:
-                if not is_test:
-                    self._stray.add(cell_index)
-                meta.pop(PAYLOAD_KEY, None)  # kept as an ordinary output, under the cell's cap
-        if not record:  # the cell's cap (hidden-test records have their own)
-            used = self._sizes.get(cell_index, 0)
-            self._sizes[cell_index] = used + size
-            if used + size > self.max_output_bytes:
-                _drop(outs, out)
-                if used <= self.max_output_bytes:
-                    outs.append(new_output("stream", name="stdout", text=TRUNCATED.format(self.max_output_bytes)))
-                    self._sizes[cell_index] = self.max_output_bytes + 1
+            record = (is_test and count <= self.max_payloads_per_cell and size <= self.max_payload_bytes
+                      and self._record_bytes + size <= self.max_notebook_record_bytes)
+            if record:  # records have their own budget: a flood of other outputs cannot starve them
+                self._record_bytes += size
                 return out
-        # the notebook's cap: everything that was kept, hidden-test records included
+            if not is_test:
+                self._stray.add(cell_index)
+            meta.pop(PAYLOAD_KEY, None)  # kept as an ordinary output, under the caps below
+        used = self._sizes.get(cell_index, 0)
+        self._sizes[cell_index] = used + size
+        if used + size > self.max_output_bytes:  # the cell's cap
+            _drop(outs, out)
+            if used <= self.max_output_bytes:
+                outs.append(new_output("stream", name="stdout", text=TRUNCATED.format(self.max_output_bytes)))
+                self._sizes[cell_index] = self.max_output_bytes + 1
+            return out
         if self._nb_capped or self._nb_outputs >= self.max_notebook_outputs or \
-                self._nb_bytes + size > self.max_notebook_output_bytes:
+                self._nb_bytes + size > self.max_notebook_output_bytes:  # the notebook's cap
             _drop(outs, out)
             if not self._nb_capped:
                 self._nb_capped = True
