@@ -250,3 +250,17 @@ def test_kernel_stdio_does_not_reach_the_grader(capfd, tmp_path, monkeypatch):
     asyncio.run(run())
     out, err = capfd.readouterr()
     assert "LEAK" not in out and "LEAK" not in err
+
+
+def test_an_environment_under_tmp_is_not_hidden_by_the_private_tmp(monkeypatch):
+    """A clone (and its .venv) in a temporary folder, as on CI: bound after the private /tmp is mounted."""
+    monkeypatch.setattr(sandbox, "_python_dirs", lambda: ["/tmp/clone/.venv"])
+    cmd = sandbox.bwrap_command(private_dir=Path("/tmp/p"), submission_dir=Path("/tmp/s"),
+                                student_helpers=Path("/tmp/h"), limits=sandbox.Limits(), identity=(1, 1),
+                                figures="none")
+    mounts = [(a, cmd[i + 1]) for i, a in enumerate(cmd) if a in ("--tmpfs", "--ro-bind", "--bind", "--dir")]
+    tmp_at = mounts.index(("--tmpfs", "/tmp"))
+    for kind, where in mounts:
+        if where.startswith("/tmp/") or where.startswith(sandbox.HOME + "/"):
+            assert mounts.index((kind, where)) > tmp_at, (kind, where)
+    assert mounts.index(("--ro-bind", "/tmp/clone/.venv")) > tmp_at

@@ -172,7 +172,13 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
     binds = [(d, d) for d in _python_dirs()]
     binds += [(str(student_helpers), INSIDE_HELPERS), (str(LAUNCHER), INSIDE_LAUNCHER),
               (str(submission_dir), INSIDE_SUBMISSION)]
-    made = {"/", "/usr", "/etc"}
+    # scratch space first: a Python environment or course under /tmp (a clone in a temporary
+    # folder, CI) is then bound on top of the private /tmp instead of being hidden by it
+    cmd += ["--perms", "01777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/home",
+            "--perms", "01777", "--size", str(limits.home_mb << 20), "--tmpfs", HOME,
+            "--perms", "01777", "--dir", WORKDIR]
+    made = {"/", "/usr", "/etc", "/tmp", "/home", HOME}
     for dest in [d for _s, d in binds] + [INSIDE_RUN]:
         for parent in _ancestors(dest):
             if parent not in made:
@@ -181,10 +187,6 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
     for src, dest in binds:
         cmd += ["--ro-bind", src, dest]
     cmd += ["--bind", str(private_dir), INSIDE_RUN, "--proc", "/proc", "--dev", "/dev",
-            "--perms", "01777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
-            "--perms", "0755", "--dir", "/home",
-            "--perms", "01777", "--size", str(limits.home_mb << 20), "--tmpfs", HOME,
-            "--perms", "01777", "--dir", WORKDIR,
             "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
     env = {"HOME": HOME, "USER": "student", "LANG": "C.UTF-8", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
