@@ -1,14 +1,20 @@
 """Release: nbgrader's student versions of every assignment, and the student bundle.
 
 The bundle (``<root>/bundle/<name>/`` and ``<name>.zip``) holds the release notebooks,
-the student edition of ``helpers`` (the package without ``_reference/``), a student
-``environment.yml`` and ``pyproject.toml`` (so ``pip install -e .`` makes ``helpers``
-importable), ``validate.py`` and a short README.
+the student edition of ``helpers`` (the package without ``_reference/``), the install files
+of a student's environment (``requirements.txt`` + ``constraints.txt``: JupyterLab, the
+kernel, numpy, matplotlib and their dependencies at the course's exact pins, and no
+nbgrader, whose JupyterLab extensions are the instructor's UI; ``environment.yml`` installs
+the same through conda; ``pyproject.toml`` makes ``helpers`` importable), ``validate.py``
+(check before handing in), ``handin.py`` (the zip to hand in) and a README
+(``student_readme.md``) with every command for Linux/macOS and Windows.
 """
 
 from __future__ import annotations
 
 import compileall
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -19,26 +25,13 @@ from .paths import REPO, Course
 BUNDLE_NAME = "dl-opt-setup-student"
 #: Parts of helpers that hold reference logic and never leave the instructor's machine.
 WITHHELD = ("_reference",)
-_DEV_ONLY = ("pytest", "hypothesis", "nbval", "scikit-learn", "ruff", "psycopg")
 
-STUDENT_README = """# Setting up your optimization problem: student bundle
-
-Four graded notebooks, one folder each under `notebooks/`.
-
-1. Create the environment once: `conda env create -f environment.yml` then
-   `conda activate dl-opt-setup` (or, with plain Python >= 3.10: `python -m venv .venv`,
-   activate it, `pip install -e .` and `pip install nbgrader jupyterlab`).
-2. `jupyter lab`, open a notebook, and work top to bottom. Replace each
-   `raise NotImplementedError()` with your code and run the test cell below it.
-3. Before you hand a notebook in, check it (exit code 0 means every test cell passed):
-   `python validate.py notebooks/01_normalizing_inputs/normalizing_inputs.ipynb`
-4. Hand in the `.ipynb` files, unchanged in name. Do not edit or delete the read-only
-   cells: they are restored from the instructor's copy when grading.
-
-The `helpers` package here is the student edition: the functions you write in the
-notebooks are not in it (calling them raises `WithheldError` that says which exercise
-asks for them). Hidden tests run on inputs you have not seen.
-"""
+#: What a student's environment installs directly (exact pins from constraints.txt). Not nbgrader:
+#: its JupyterLab extensions are the instructor's UI (Formgrader, Create Assignment, an Assignment
+#: List that needs the instructor's exchange), and the bundle's validate.py does without it.
+STUDENT_PACKAGES = ("numpy", "matplotlib", "jupyterlab", "ipykernel")
+STUDENT_PYTHON = "3.11"
+_HERE = Path(__file__).resolve().parent
 
 PYPROJECT = """[build-system]
 requires = ["setuptools>=69", "wheel"]
@@ -48,8 +41,8 @@ build-backend = "setuptools.build_meta"
 name = "dl-optimization-setup-student"
 version = "0.1.0"
 requires-python = ">=3.10"
-dependencies = ["numpy>=2.0,<3", "matplotlib>=3.9,<4", "jupyterlab>=4.2,<5", "ipykernel>=6.29,<8",
-                "nbgrader>=0.9.5,<0.10"]
+# the exact versions are in requirements.txt and constraints.txt
+dependencies = ["numpy>=2.0,<3", "matplotlib>=3.9,<4", "jupyterlab>=4.2,<5", "ipykernel>=6.29,<8"]
 
 [tool.setuptools.packages.find]
 include = ["helpers*"]
@@ -66,12 +59,89 @@ def build_student_helpers(dest: Path) -> Path:
     return target
 
 
-def student_environment(text: str) -> str:
-    """The repository's environment.yml without developer tools, installing the bundle's helpers."""
-    lines = [ln for ln in text.splitlines() if not any(f"- {d}" in ln for d in _DEV_ONLY)]
-    lines = [ln for ln in lines if not ln.lstrip().startswith("#")]
-    lines.append("      - -e .")
-    return "\n".join(lines) + "\n"
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _repo_pins() -> dict[str, str]:
+    """``{canonical name: "Name==version"}`` of the repository's constraints.txt."""
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "==" in line:
+            pins[_canonical(line.split("==")[0].split("[")[0])] = line
+    return pins
+
+
+def student_closure(roots=STUDENT_PACKAGES) -> set[str]:
+    """Canonical names of ``roots`` and of everything they need (not their extras), from installed metadata.
+
+    A requirement for other systems or Pythons (``sys_platform == "win32"``, ...) that is not
+    installed here is not followed: pip chooses it on the student's machine, within the ranges
+    of the packages that need it.
+    """
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = [_canonical(r) for r in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is not None and "extra" in str(req.marker):
+                continue
+            todo.append(_canonical(req.name))
+    return seen
+
+
+def student_constraints() -> str:
+    """The bundle's constraints.txt: the course's exact pins of everything a student's environment holds."""
+    pins = _repo_pins()
+    missing = sorted({_canonical(p) for p in STUDENT_PACKAGES} - set(pins))
+    if missing:
+        raise RuntimeError(f"constraints.txt has no pin for {missing}")
+    lines = [pins[n] for n in sorted(student_closure()) if n in pins]
+    return ("# Exact versions of everything the course environment installs (the course's own pins).\n"
+            "# Read by requirements.txt. A package only some systems need (pywinpty on Windows, ...) is\n"
+            "# chosen by pip within the ranges of the packages that need it.\n" + "\n".join(lines) + "\n")
+
+
+def student_requirements() -> str:
+    """The bundle's requirements.txt: the packages a student uses, pinned, and the bundle's helpers."""
+    pins = _repo_pins()
+    direct = "\n".join(pins[_canonical(p)] for p in STUDENT_PACKAGES)
+    return ("# python -m pip install -r requirements.txt   (in this folder, see README.md)\n"
+            f"-c constraints.txt\n{direct}\n-e .\n")
+
+
+def student_environment() -> str:
+    """The bundle's environment.yml: Python and pip from conda-forge, then requirements.txt (the same pins)."""
+    return ("# conda env create -f environment.yml, then: conda activate dl-opt-setup   (see README.md)\n"
+            "# Packages and exact versions: requirements.txt and constraints.txt (the pip route's own files).\n"
+            "name: dl-opt-setup\nchannels:\n  - conda-forge\ndependencies:\n"
+            f"  - python={STUDENT_PYTHON}\n  - pip\n  - pip:\n      - -r requirements.txt\n")
+
+
+def _notebook_table(out: Path, assignments: list[str]) -> str:
+    rows = []
+    for i, name in enumerate(assignments, 1):
+        for path in sorted((out / "notebooks" / name).glob("*.ipynb")):
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            points = sum(float(c.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0) for c in cells
+                         if c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+            exercises = sum("".join(c.get("source", "")).startswith("## Exercise") for c in cells
+                            if c.get("cell_type") == "markdown")
+            rows.append(f"| {i} | `notebooks/{name}/{path.name}` | {exercises} exercises, {points:g} points |")
+    return "\n".join(rows)
 
 
 def release(course: Course, assignments: list[str] | None = None, *, log=print) -> Path:
@@ -97,18 +167,26 @@ def release(course: Course, assignments: list[str] | None = None, *, log=print) 
 
 
 def build_bundle(course: Course, assignments: list[str]) -> Path:
+    """The student bundle, folder and zip (see the module docstring); returns the folder."""
     out = course.dir("bundle") / BUNDLE_NAME
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    present = []
     for name in assignments:
         released = course.dir("release") / name
         if released.is_dir():
             shutil.copytree(released, out / "notebooks" / name, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+            present.append(name)
     build_student_helpers(out)
-    (out / "environment.yml").write_text(student_environment((REPO / "environment.yml").read_text()))
+    (out / "constraints.txt").write_text(student_constraints())
+    (out / "requirements.txt").write_text(student_requirements())
+    (out / "environment.yml").write_text(student_environment())
     (out / "pyproject.toml").write_text(PYPROJECT)
-    (out / "README.md").write_text(STUDENT_README)
-    shutil.copy(Path(__file__).with_name("validate.py"), out / "validate.py")
+    readme = (_HERE / "student_readme.md").read_text(encoding="utf-8")
+    readme = readme.replace("{table}", _notebook_table(out, present)).replace("{python}", STUDENT_PYTHON)
+    (out / "README.md").write_text(readme, encoding="utf-8")
+    shutil.copy(_HERE / "validate.py", out / "validate.py")
+    shutil.copy(_HERE / "handin.py", out / "handin.py")
     shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name)
     return out

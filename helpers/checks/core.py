@@ -68,7 +68,45 @@ _MAX_ERROR = 400
 
 
 class CheckFailure(AssertionError):
-    """A graded check failed; the message says which case and why."""
+    """A graded check failed; the message says which case and why.
+
+    ``str()`` is the whole message (the hint included), as nbgrader and the feedback show it.
+    In a notebook the exception renders itself as a compact block (``_render_traceback_``,
+    see :mod:`helpers.checks.feedback`): the exercise, what was wrong and the hint, with
+    no library source.
+
+    Parameters
+    ----------
+    message : str
+        What was wrong, for the student.
+    hint : str, optional
+        The likely mistake ("keepdims=True?"); appended to ``str()`` after ``": "``.
+    function : str, optional
+        The student's function the check called (for crashes and unwritten exercises).
+    student_error : BaseException, optional
+        The exception the student's own code raised (its frames are the ones shown).
+    not_written : bool
+        The student's function still raises ``NotImplementedError``.
+    """
+
+    def __init__(self, message: str = "", *, hint: str | None = None, function: str | None = None,
+                 student_error: BaseException | None = None, not_written: bool = False):
+        self.message, self.hint, self.function = str(message), hint, function
+        self.student_error, self.not_written = student_error, not_written
+        super().__init__(self.message + (f": {hint}" if hint else ""))
+
+    def __reduce__(self):  # picklable with its fields (the traceback of student_error is not kept)
+        return (_rebuild_check_failure, (self.message, self.hint, self.function, self.not_written))
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython calls this instead of formatting the traceback (a compact block)."""
+        from helpers.checks import feedback
+
+        return feedback.render_check_failure(self)
+
+
+def _rebuild_check_failure(message, hint, function, not_written):
+    return CheckFailure(message, hint=hint, function=function, not_written=not_written)
 
 
 class PayloadError(ValueError):
@@ -251,7 +289,10 @@ def call_student(func, *args, name: str | None = None, **kwargs):
     """Call a student's function from a visible test, turning failures into clear messages.
 
     ``NotImplementedError`` (the untouched release) becomes "not written yet"; any other
-    exception is reported with its type and message (the traceback stays attached).
+    exception becomes a :class:`CheckFailure` that keeps the student's exception (its frames,
+    the student's own code, are what the notebook shows) and adds a hint when the crash
+    matches a known mistake (:func:`helpers.checks.feedback.crash_hint`), e.g. the
+    broadcasting error of a mean taken without ``keepdims=True``.
     """
     label = name or getattr(func, "__name__", "your function")
     if not callable(func):
@@ -261,10 +302,17 @@ def call_student(func, *args, name: str | None = None, **kwargs):
     except NotImplementedError:
         raise CheckFailure(
             f"{label} is not written yet: replace `raise NotImplementedError()` with your code "
-            f"and run its cell again"
+            f"and run its cell again", function=label, not_written=True,
         ) from None
     except Exception as exc:
-        raise CheckFailure(f"{label}(...) raised {type(exc).__name__}: {exc}") from exc
+        from helpers.checks.feedback import crash_hint
+
+        try:
+            hint = crash_hint(exc)
+        except Exception:  # a hostile exception's __str__ must not hide the crash
+            hint = None
+        raise CheckFailure(f"{label}(...) raised {_short_error(exc).strip()}", hint=hint, function=label,
+                           student_error=exc) from exc
 
 
 def expect_array(value, name: str, *, shape: tuple | None = None, hints: dict | None = None) -> np.ndarray:
@@ -293,7 +341,7 @@ def expect_array(value, name: str, *, shape: tuple | None = None, hints: dict | 
         if not ok:
             want = tuple("any" if s is None else s for s in shape)
             hint = (hints or {}).get(arr.shape, "")
-            raise CheckFailure(f"{name} has shape {arr.shape}, expected {want}" + (f": {hint}" if hint else ""))
+            raise CheckFailure(f"{name} has shape {arr.shape}, expected {want}", hint=hint or None)
     if not np.isfinite(arr).all():
         raise CheckFailure(f"{name} contains NaN or inf")
     return arr
@@ -448,3 +496,16 @@ def verify_cell(source: str, outputs: list) -> CellVerdict | None:
         sum(v.n_cases for v in verdicts),
         sum(v.n_passed for v in verdicts),
     )
+
+
+# In a notebook: compact feedback for test cells (helpers.checks.feedback); nothing outside IPython.
+def _install_feedback() -> None:
+    try:
+        from helpers.checks import feedback
+
+        feedback.install()
+    except Exception:  # cosmetic: never let it break an import
+        pass
+
+
+_install_feedback()
