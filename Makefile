@@ -11,7 +11,8 @@ LAB_ARGS ?=
 # nbval runs the committed notebooks in the current interpreter and compares outputs.
 NBVAL = --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test lint unit env sandbox lock bench release collect autograde feedback grades validate
+.PHONY: lab test lint unit env sandbox lock bench config release collect autograde feedback grades export \
+	return withdraw validate
 
 env:
 	@$(PYTHON3) scripts/bootstrap.py >/dev/null
@@ -56,21 +57,33 @@ lock:
 	rm -rf .lock-venv && echo "constraints.txt updated; update environment.yml to match (tests/test_environment.py checks)"
 
 # ---------------------------------------------------------------- instructor (grading/README.md)
-# make release | make collect INBOX=dir | make autograde [STUDENT=id] [ASSIGNMENT=name] [JOBS=n]
-# make feedback | make grades | make validate NB=path/to/notebook.ipynb
+# make config | make release | make collect INBOX=dir-or-zip [ASSIGNMENT=name] [LMS=canvas|moodle]
+# make autograde [STUDENT="id ..."] [ASSIGNMENT="name ..."] [JOBS=n] | make feedback | make grades
+# make export [FORMATS="canvas moodle csv"] | make return | make withdraw STUDENT=id [ASSIGNMENT=name] [UNDO=1]
+# make validate NB=path/to/notebook.ipynb     (every target: grading/README.md)
 GRADE = PY=$(PY); $$PY -m grading.course
+EACH = $(foreach v,$(2),$(1) $(v))
+config: env
+	@$(GRADE) config
 release: env
 	@$(GRADE) release
 collect: env
-	@test -n "$(INBOX)" || { echo "usage: make collect INBOX=folder-of-zips-or-notebooks"; exit 2; }
-	@$(GRADE) collect "$(INBOX)" $(if $(FORCE),--force)
+	@test -n "$(INBOX)" || { echo "usage: make collect INBOX=folder-or-zip [ASSIGNMENT=name] [LMS=canvas|moodle]"; exit 2; }
+	@$(GRADE) collect "$(INBOX)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(LMS),--lms $(LMS))
 autograde: env
-	@$(GRADE) autograde $(if $(STUDENT),--student $(STUDENT)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) \
+	@$(GRADE) autograde $(call EACH,--student,$(STUDENT)) $(call EACH,--assignment,$(ASSIGNMENT)) \
 		$(if $(JOBS),--jobs $(JOBS)) $(if $(NO_SANDBOX),--no-sandbox)
 feedback: env
-	@$(GRADE) feedback $(if $(STUDENT),--student $(STUDENT)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+	@$(GRADE) feedback $(call EACH,--student,$(STUDENT)) $(call EACH,--assignment,$(ASSIGNMENT))
 grades: env
 	@$(GRADE) grades
+export: env
+	@$(GRADE) export $(FORMATS)
+return: env
+	@$(GRADE) return
+withdraw: env
+	@test -n "$(STUDENT)" || { echo "usage: make withdraw STUDENT=id [ASSIGNMENT=name] [UNDO=1]"; exit 2; }
+	@$(GRADE) withdraw $(STUDENT) $(ASSIGNMENT) $(if $(UNDO),--undo)
 validate: env
 	@test -n "$(NB)" || { echo "usage: make validate NB=notebooks/01_normalizing_inputs/normalizing_inputs.ipynb"; exit 2; }
 	@$(GRADE) validate $(NB)

@@ -19,19 +19,23 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # the preprocessors below live in grading/course
     sys.path.insert(0, str(REPO))
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
+    GetGrades,
     IgnorePattern,
     LimitOutput,
     OverwriteKernelspec,
     SaveAutoGrades,
 )
 
+from grading.course import late as course_late  # noqa: E402
+from grading.course import settings as course_settings  # noqa: E402
 from grading.course.execute import GuardedExecute  # noqa: E402
+from grading.course.forstudents import ForStudents  # noqa: E402
 from grading.course.restore import RestoreCells  # noqa: E402
 from grading.course.verify import VerifyHiddenTests  # noqa: E402
 
@@ -76,5 +80,17 @@ c.GuardedExecute.execute_retries = 0
 c.VerifyHiddenTests.check_modules = [p for p in os.environ.get("COURSE_CHECK_MODULES", "").split(os.pathsep) if p]
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+# Late penalties: the policy of course.toml (grading/README.md), applied by nbgrader's
+# AssignLatePenalties from the submission time (timestamp.txt) and the gradebook's due date.
+COURSE = course_settings.load(ROOT)
+c.AssignLatePenalties.plugin_class = course_late.CoursePolicy
+c.CoursePolicy.policy = COURSE.late.policy
+c.CoursePolicy.deduction = COURSE.late.deduction
+c.CoursePolicy.cap = COURSE.late.cap
+c.CoursePolicy.grace_minutes = COURSE.late.grace_minutes
+
+# Feedback shows students no hidden-test code and no instructor paths (the failure reason stays).
+c.GenerateFeedback.preprocessors = [ForStudents, GetGrades, CSSHTMLHeaderPreprocessor]
+
 # Validation (instructor preview, students' validate.py) uses the same per-cell timeout.
 c.Execute.timeout = c.GuardedExecute.timeout

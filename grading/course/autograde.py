@@ -20,13 +20,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
-from . import cgroups, gradebook
+from . import books, cgroups, gradebook
 from . import sandbox as sandboxing
 from .execute import BUDGET, KERNEL_DIED
 from .paths import REPO, Course
@@ -112,7 +113,8 @@ def preflight(course: Course, pairs, known) -> dict[tuple[str, str], list[str]]:
             sums = gradebook.cell_checksums(nb.cells)
             if sums and not sums & prints[assignment]:
                 other = [a for a, s in prints.items() if a != assignment and sums & s]
-                notes.append(f"{name}.ipynb looks like a notebook of {other[0] if other else 'another assignment'}")
+                notes.append(f"{name}.ipynb {MISFILED} {other[0] if other else 'another assignment'}"
+                             " (flagged for review)")
     return problems
 
 
@@ -167,8 +169,11 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         missing = sorted(set(students) - {s for s, _ in pairs})
         if missing:
             raise ValueError(f"no submissions for student(s) {missing} in {course.dir('submitted')}")
+    if not pairs and shard is None:
+        raise books.CourseError(f"nothing to grade in {course.dir('submitted')}: collect the submissions first")
     problems = preflight(course, pairs, known)
     gradable = [p for p in pairs if p[1] in known]
+    books.sync(course, gradable)  # due dates, names, extensions: nbgrader computes lateness from them
     jobs = max(1, min(jobs or os.cpu_count() or 1, len({s for s, _ in gradable}) or 1))
     results = _grade(course, gradable, jobs)
     report = []
@@ -179,6 +184,10 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         entry["sandboxed"] = sandbox
         if not sandbox:
             entry["problems"].append(UNSANDBOXED)
+        if any(MISFILED in p for p in entry["problems"]):
+            books.flag_review(course, *key)  # a 0 for another assignment's notebook is not a grade
+            entry["review"] = True
+        entry["score"] = books.score_line(course, *key)
         report.append(entry)
     for key, notes in problems.items():
         if key[1] not in known:
@@ -188,9 +197,16 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
     logs.mkdir(parents=True, exist_ok=True)
     # shards on a shared file system must not overwrite each other's report
     name = "autograde-report.json" if shard is None else f"autograde-report-shard-{shard[0]}-of-{shard[1]}.json"
+    runs = logs / "runs"  # every run kept; the file above is the latest run's
+    runs.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    kept = runs / name.replace("autograde-report", f"autograde-{stamp}-{os.getpid()}")
+    kept.write_text(json.dumps(report, indent=1))
     (logs / name).write_text(json.dumps(report, indent=1))
     for entry in report:
         status = "ok" if entry["success"] else f"FAILED: {entry.get('error')}"
+        status = f"{status}, {entry['score']}" if entry.get("score") else status
+        status += ", NEEDS REVIEW" if entry.get("review") else ""
         if "seconds" in entry:
             status += f" ({entry['seconds']:.1f} s)"
         log(f"{entry['student']} / {entry['assignment']}: {status}")
@@ -199,6 +215,7 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
     return {"report": report, "failed": [e for e in report if not e["success"]]}
 
 
+MISFILED = "looks like a notebook of"
 UNSANDBOXED = "graded without the sandbox (--no-sandbox): the grade is only as trustworthy as the submission"
 
 

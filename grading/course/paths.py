@@ -54,6 +54,12 @@ class Course:
         """Folder whose ``helpers/`` is the student edition (the grading kernel's)."""
         return self.root / ".student_helpers"
 
+    def settings(self):
+        """The course configuration, ``<root>/course.toml`` (``settings.py``)."""
+        from .settings import load
+
+        return load(self.root)
+
     def dir(self, step: str) -> Path:
         return self.root / step
 

@@ -1,0 +1,32 @@
+"""``config``: what course.toml says, in words, after validating it (and against the gradebook)."""
+
+from __future__ import annotations
+
+from nbgrader.api import Gradebook
+
+from .paths import Course
+
+
+def describe(course: Course) -> str:
+    s = course.settings()
+    if s.path is None:
+        return (f"no {course.root / 'course.toml'}: no due dates (nothing is late), no roster (any student id is "
+                "accepted), no LMS. Start from grading/course.example.toml.")
+    lines = [f"{s.path}: valid", f"course: {s.name or '(no name)'}; time zone {s.timezone}; LMS {s.lms}"]
+    late = s.late
+    rule = {"none": "no late penalty", "zero": "a late submission scores 0",
+            "per_hour": f"{late.deduction:g}% of the points per started hour late, at most {late.cap:g}%",
+            "per_day": f"{late.deduction:g}% of the points per started day late, at most {late.cap:g}%"}[late.policy]
+    lines.append(f"late policy: {rule}" + (f" (after {late.grace_minutes:g} minutes of grace)" if late.grace_minutes
+                                            else ""))
+    released = set()
+    if not course.local_db or course.db.exists():
+        with Gradebook(course.db_url) as gb:
+            released = {a.name for a in gb.assignments}
+    for name, a in sorted(s.assignments.items()):
+        due = s.local(a.due) if a.due else "no due date"
+        ext = f"; extensions: {', '.join(f'{k} +{v:g} h' for k, v in a.extensions.items())}" if a.extensions else ""
+        state = "" if not released or name in released else "  (not released yet)"
+        lines.append(f"  {name}: due {due}{ext}{state}")
+    lines.append(f"roster: {len(s.roster)} students")
+    return "\n".join(lines)

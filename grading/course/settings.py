@@ -1,0 +1,256 @@
+"""The course configuration the instructor edits once: ``<root>/course.toml``.
+
+It holds what nbgrader's gradebook cannot say on its own: each assignment's due date (and
+per-student extensions), the late policy, the roster (names, emails, LMS ids) and the LMS.
+``books.sync`` writes the facts nbgrader has columns for (due dates, extensions, names,
+emails) into the gradebook, so nbgrader's own commands and the formgrader see them too.
+
+No file means an empty configuration: no due dates (nothing is late), no roster (any valid
+student id is accepted), no LMS. ``grading/course.example.toml`` is the documented example.
+Every mistake is a ``ConfigError`` whose one line names the key and what to write instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+from .errors import CourseError
+
+FILE_NAME = "course.toml"
+LMS_CHOICES = ("none", "canvas", "moodle")
+LATE_POLICIES = ("none", "zero", "per_hour", "per_day")
+#: What a student id may be: also a folder name under submitted/ and a gradebook key.
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ConfigError(CourseError):
+    """A mistake in course.toml (the message names the key and the fix)."""
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """How a late submission is penalised (``late.py`` applies it inside nbgrader).
+
+    ``deduction`` is a percentage of the notebook's points per started hour/day late,
+    ``cap`` the largest percentage a late submission can lose; ``grace_minutes`` of
+    lateness are forgiven (clock skew, an upload that took a minute).
+    """
+
+    policy: str = "none"
+    deduction: float = 0.0
+    cap: float = 100.0
+    grace_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class Student:
+    """One roster entry. ``canvas_id``: Canvas' user id; ``moodle_ids``: Moodle participant ids."""
+
+    id: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    canvas_id: str = ""
+    sis_user_id: str = ""
+    sis_login_id: str = ""
+    section: str = ""
+    moodle_ids: tuple[str, ...] = ()
+    id_number: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or self.id
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Due date (UTC, naive as nbgrader stores it), LMS title/id, extensions in hours by student."""
+
+    name: str
+    due: dt.datetime | None = None
+    title: str = ""
+    lms_id: str = ""
+    extensions: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed, validated course.toml."""
+
+    path: Path | None = None
+    name: str = ""
+    timezone: str = "UTC"
+    lms: str = "none"
+    late: LatePolicy = LatePolicy()
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+    roster: tuple[Student, ...] = ()
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def student(self, student_id: str) -> Student | None:
+        return next((s for s in self.roster if s.id == student_id), None)
+
+    def assignment(self, name: str) -> Assignment:
+        return self.assignments.get(name) or Assignment(name)
+
+    def to_utc(self, when: dt.datetime) -> dt.datetime:
+        """A naive time is in the course's time zone; returns naive UTC (nbgrader's convention)."""
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=self.tz)
+        return when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def local(self, utc: dt.datetime) -> str:
+        """A naive UTC time shown in the course's time zone, for messages."""
+        return utc.replace(tzinfo=dt.timezone.utc).astimezone(self.tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def load(root: Path) -> Settings:
+    """``<root>/course.toml`` parsed and validated (an empty configuration when there is none)."""
+    path = Path(root) / FILE_NAME
+    if not path.is_file():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); compare with grading/course.example.toml") from None
+    return parse(data, path)
+
+
+def parse(data: dict, path: Path | None = None) -> Settings:
+    where = str(path or FILE_NAME)
+    _only(data, {"course", "late", "assignments", "students"}, where, "")
+    course = _table(data, "course", where)
+    _only(course, {"name", "timezone", "lms"}, where, "course.")
+    timezone = _text(course, "timezone", where, "course.", "UTC")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: course.timezone = {timezone!r} is not a time zone; "
+                          "write an IANA name such as \"Europe/Paris\" or \"UTC\"") from None
+    lms = _text(course, "lms", where, "course.", "none").lower()
+    if lms not in LMS_CHOICES:
+        raise ConfigError(f"{where}: course.lms = {lms!r}; write one of {', '.join(LMS_CHOICES)}")
+    settings = Settings(path=path, name=_text(course, "name", where, "course.", ""), timezone=timezone, lms=lms,
+                        late=_late(_table(data, "late", where), where))
+    roster = tuple(_student(s, i, where) for i, s in enumerate(_list(data, "students", where)))
+    seen: set[str] = set()
+    for s in roster:
+        if s.id in seen:
+            raise ConfigError(f"{where}: student id {s.id!r} appears twice in [[students]]; keep one entry")
+        seen.add(s.id)
+    assignments = {}
+    for name, table in _table(data, "assignments", where).items():
+        assignments[name] = _assignment(settings, name, table, where, seen)
+    return Settings(path=path, name=settings.name, timezone=timezone, lms=lms, late=settings.late,
+                    assignments=assignments, roster=roster)
+
+
+def _late(table: dict, where: str) -> LatePolicy:
+    _only(table, {"policy", "deduction", "cap", "grace_minutes"}, where, "late.")
+    policy = _text(table, "policy", where, "late.", "none")
+    if policy not in LATE_POLICIES:
+        raise ConfigError(f"{where}: late.policy = {policy!r}; write one of {', '.join(LATE_POLICIES)}")
+    deduction = _number(table, "deduction", where, "late.", 0.0, 0, 100)
+    cap = _number(table, "cap", where, "late.", 100.0, 0, 100)
+    if policy.startswith("per_") and deduction == 0:
+        raise ConfigError(f"{where}: late.policy = {policy!r} needs late.deduction (percent of the points "
+                          "per started hour/day, e.g. 10)")
+    return LatePolicy(policy, deduction, cap, _number(table, "grace_minutes", where, "late.", 0.0, 0, 10**6))
+
+
+def _student(entry, index: int, where: str) -> Student:
+    key = f"students[{index}]."
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: each [[students]] entry must be a table (id = ..., first_name = ...)")
+    allowed = {"id", "first_name", "last_name", "email", "canvas_id", "sis_user_id", "sis_login_id", "section",
+               "moodle_id", "id_number"}
+    _only(entry, allowed, where, key)
+    sid = _text(entry, "id", where, key, None)
+    if not STUDENT_ID.match(sid):
+        raise ConfigError(f"{where}: {key}id = {sid!r} is not a valid student id (letters, digits, _ . -, "
+                          "at most 64, starting with a letter or digit)")
+    email = _text(entry, "email", where, key, "")
+    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        raise ConfigError(f"{where}: {key}email = {email!r} (student {sid}) is not an email address")
+    moodle = entry.get("moodle_id", ())
+    moodle = moodle if isinstance(moodle, list) else [moodle] if moodle != () else []
+    ids = {k: _ident(entry, k, where, key) for k in ("canvas_id", "sis_user_id", "sis_login_id", "id_number")}
+    return Student(id=sid, first_name=_text(entry, "first_name", where, key, ""),
+                   last_name=_text(entry, "last_name", where, key, ""), email=email,
+                   section=_text(entry, "section", where, key, ""),
+                   moodle_ids=tuple(_ident({"moodle_id": m}, "moodle_id", where, key) for m in moodle), **ids)
+
+
+def _assignment(settings: Settings, name: str, table, where: str, roster: set[str]) -> Assignment:
+    key = f"assignments.{name}."
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [assignments.{name}] must be a table (due = ..., title = ...)")
+    _only(table, {"due", "title", "lms_id", "extensions"}, where, key)
+    due = table.get("due")
+    if due is not None:
+        if isinstance(due, dt.date) and not isinstance(due, dt.datetime):
+            raise ConfigError(f"{where}: {key}due = {due} has no time of day; write e.g. {due}T23:59:00")
+        if not isinstance(due, dt.datetime):
+            raise ConfigError(f"{where}: {key}due must be a TOML date-time without quotes, e.g. 2027-02-01T23:59:00 "
+                              f"(in course.timezone) or 2027-02-01T23:59:00+01:00")
+        due = settings.to_utc(due)
+    extensions = {}
+    for sid, hours in _table(table, "extensions", where, key).items():
+        if roster and sid not in roster:
+            raise ConfigError(f"{where}: {key}extensions names {sid!r}, who is not on the roster ([[students]])")
+        extensions[sid] = _number({sid: hours}, sid, where, f"{key}extensions.", 0.0, 0, 10**5)
+    return Assignment(name=name, due=due, title=_text(table, "title", where, key, ""),
+                      lms_id=_ident(table, "lms_id", where, key), extensions=extensions)
+
+
+# ------------------------------------------------------------------ small typed readers
+def _only(table: dict, allowed: set[str], where: str, prefix: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {prefix}{unknown[0]}; the keys here are {', '.join(sorted(allowed))}")
+
+
+def _table(data: dict, key: str, where: str, prefix: str = "") -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {prefix}{key} must be a table ([{prefix}{key}])")
+    return value
+
+
+def _list(data: dict, key: str, where: str) -> list:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {key} must be a list of tables ([[{key}]])")
+    return value
+
+
+def _text(table: dict, key: str, where: str, prefix: str, default: str | None) -> str:
+    value = table.get(key, default)
+    if value is None:
+        raise ConfigError(f"{where}: {prefix}{key} is missing")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {prefix}{key} = {value!r} must be text in quotes")
+    return value.strip()
+
+
+def _ident(table: dict, key: str, where: str, prefix: str) -> str:
+    """An LMS identifier: written as a number or as text, kept as text."""
+    value = table.get(key, "")
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(f"{where}: {prefix}{key} = {value!r} must be a number or text")
+    return str(value).strip()
+
+
+def _number(table: dict, key: str, where: str, prefix: str, default: float, low: float, high: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ConfigError(f"{where}: {prefix}{key} = {value!r} must be a number from {low:g} to {high:g}")
+    return float(value)
