@@ -319,13 +319,11 @@ class SandboxKernelManager(AsyncKernelManager):
             os.chown(self._private, 0, 0)
             self._private.chmod(0o700)
 
-    def cleanup_resources(self, restart: bool = False) -> None:
-        super().cleanup_resources(restart)
-        self._remove_private()
-
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
         self._remove_private()
+
+    cleanup_resources = _async_cleanup_resources  # as in AsyncKernelManager: one coroutine, two names
 
     def _remove_private(self) -> None:
         if self._group is not None:
