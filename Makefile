@@ -1,6 +1,7 @@
-# Two commands for everyone (see README.md):
-#   make lab    - set up (once) and open the course in JupyterLab
-#   make test   - set up (once) and run the whole test suite (lint + unit + notebooks + grading)
+# Commands (see README.md):
+#   make student - build the student bundle and open it in JupyterLab as a student gets it (its own environment)
+#   make lab     - set up (once) and open the source notebooks (with solutions) in JupyterLab: authors, instructors
+#   make test    - set up (once) and run the whole test suite (lint + unit + notebooks + grading + browser)
 # Instructor commands (release, collect, autograde, feedback, grades, validate) are below.
 
 SHELL := /bin/bash
@@ -11,7 +12,7 @@ LAB_ARGS ?=
 # nbval runs the committed notebooks in the current interpreter and compares outputs.
 NBVAL = --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test lint unit env sandbox lock bench config release collect autograde feedback grades export \
+.PHONY: lab student test lint unit env sandbox lock bench config release collect autograde feedback grades export \
 	return withdraw validate
 
 env:
@@ -32,6 +33,16 @@ sandbox:
 
 lab: env
 	@PY=$(PY); cd notebooks && exec $$PY -m jupyter lab $(LAB_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# The student bundle (grading/bundle/dl-opt-setup-student, made by the release step) in its own environment,
+# installed by the bundle's README route (.venv-student/: JupyterLab, the kernel, pinned deps, no nbgrader).
+STUDENT_DIR = grading/bundle/dl-opt-setup-student
+student: env
+	@PY=$(PY); $$PY -m grading.course release
+	@V=$$PWD/.venv-student; [ -x $$V/bin/python ] || $(PYTHON3) -m venv $$V; \
+	cd $(STUDENT_DIR) && $$V/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt && \
+	echo "[student] JupyterLab on $(STUDENT_DIR) (check: $$V/bin/python validate.py notebooks/*/*.ipynb)" && \
+	exec $$V/bin/python -m jupyter lab $(LAB_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: env
 	@PY=$(PY); $$PY -m ruff check helpers tests grading benchmarks scripts notebooks

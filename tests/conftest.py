@@ -5,7 +5,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 # Fixture notebooks (e.g. hostile submissions) are data, not notebooks for nbval to run.
-collect_ignore_glob = ["fixtures/*", "fixtures/**/*"]
+collect_ignore_glob = ["fixtures/*", "fixtures/**/*",
+                       # test artifacts: screenshots, a built student bundle and its environment
+                       "artifacts/*", "artifacts/**/*"]
 
 # Property tests: fresh random examples on developers' machines (to find new cases), a fixed
 # derivation under CI (CI=true), so a landing does not depend on the luck of one draw.

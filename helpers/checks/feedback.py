@@ -172,7 +172,7 @@ def render_failure(exc: BaseException, *, color: bool = True) -> list[str]:
         title = f"{what or 'your function'} is not written yet"
     else:
         title = "visible test failed"
-    head = f"Exercise {exercise}: {title}" if exercise is not None else title[0].upper() + title[1:]
+    head = f"Exercise {exercise}: {title}" if exercise is not None else title
     out = [f"{red}{bold}✗ {head}{where}{reset}"]
     hint = getattr(exc, "hint", None)
     if cause is not None:
