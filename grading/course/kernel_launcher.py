@@ -15,6 +15,8 @@ Why each step:
   instead of the machine swapping; ``RLIMIT_NPROC`` (per uid; the sandbox gives each kernel
   its own uid) stops fork and thread bombs; ``RLIMIT_FSIZE`` and ``RLIMIT_NOFILE`` bound files;
   ``RLIMIT_CORE`` = 0 avoids core dumps.
+* ``--mpl-cache``: matplotlib's font list, copied from the grader's (read-only) into the
+  private config folder, so that the first ``import matplotlib.pyplot`` does not rescan fonts.
 * ``--copy-from``: the submission's folder is mounted read-only; its files (data, modules the
   notebook imports) are copied into the private, size-limited working directory.
 * The editable install of the course (``__editable__`` finder) maps ``helpers`` to the
@@ -76,6 +78,11 @@ def main():
     mib = 1024 * 1024
     if opts.get("copy-from"):
         _copy_submission(opts["copy-from"])
+    if opts.get("mpl-cache") and os.environ.get("MPLCONFIGDIR"):
+        # the grader's font list: without it matplotlib rescans every font at its first import
+        os.makedirs(os.environ["MPLCONFIGDIR"], exist_ok=True)
+        for entry in os.scandir(opts["mpl-cache"]):
+            shutil.copyfile(entry.path, os.path.join(os.environ["MPLCONFIGDIR"], entry.name))
     _hard_limit("RLIMIT_AS", int(opts.get("memory-mb", 3072)) * mib)
     _hard_limit("RLIMIT_FSIZE", int(opts.get("file-mb", 64)) * mib)
     _hard_limit("RLIMIT_NOFILE", int(opts.get("open-files", 1024)))

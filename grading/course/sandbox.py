@@ -56,6 +56,7 @@ INSIDE_HELPERS = "/opt/course/student_helpers"
 INSIDE_LAUNCHER = "/opt/course/kernel_launcher.py"
 INSIDE_SUBMISSION = "/opt/course/submission"
 INSIDE_RUN = "/run/kernel"
+INSIDE_MPL_CACHE = "/opt/course/matplotlib"
 HOME = "/home/student"
 WORKDIR = f"{HOME}/work"
 
@@ -153,6 +154,19 @@ def _python_dirs() -> list[str]:
     return dirs
 
 
+@functools.lru_cache(maxsize=1)
+def matplotlib_cache() -> str | None:
+    """The grader's matplotlib font list, shared read-only with the kernels (else each rebuilds it, ~1 s)."""
+    try:
+        import matplotlib
+        from matplotlib import font_manager
+
+        path = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+    except Exception:  # no matplotlib here: the kernel builds its own
+        return None
+    return str(path) if path.is_file() else None
+
+
 def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: Path, limits: Limits,
                   identity: tuple[int, int] | None, figures: str) -> list[str]:
     """The full command that starts the launcher in the sandbox (see the module docstring)."""
@@ -172,6 +186,9 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
     binds = [(d, d) for d in _python_dirs()]
     binds += [(str(student_helpers), INSIDE_HELPERS), (str(LAUNCHER), INSIDE_LAUNCHER),
               (str(submission_dir), INSIDE_SUBMISSION)]
+    fonts = matplotlib_cache()
+    if fonts:
+        binds.append((fonts, f"{INSIDE_MPL_CACHE}/{Path(fonts).name}"))
     # scratch space first: a Python environment or course under /tmp (a clone in a temporary
     # folder, CI) is then bound on top of the private /tmp instead of being hidden by it
     cmd += ["--perms", "01777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
@@ -205,6 +222,8 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
         cmd += ["--"]
     cmd += [sys.executable, "-I", INSIDE_LAUNCHER, "--sandbox", f"--helpers={INSIDE_HELPERS}",
             f"--copy-from={INSIDE_SUBMISSION}", *limits.launcher_args()]
+    if fonts:
+        cmd.append(f"--mpl-cache={INSIDE_MPL_CACHE}")
     return cmd
 
 
