@@ -259,7 +259,8 @@ def test_collect_reports(term):
     assert "no roster student is named 'Some Stranger'" in moodle
     assert "a second, different toy2.ipynb in the same hand-in" in moodle
     assert "notes.ipynb is an empty file (0 bytes)" in moodle
-    assert "dan.zip -> dan/00_toy, submitted 2027-01-10 13:00 UTC (timestamp file in the hand-in)" in steps["plain"][1]
+    assert ("dan.zip -> dan/00_toy, submitted 2027-01-10 13:00 UTC (timestamp file in the hand-in (written on the "
+            "student's side))") in steps["plain"][1]
 
 
 def test_autograde_lines_and_reports(term):

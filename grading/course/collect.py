@@ -7,10 +7,11 @@ student id (``<id>.zip``, ``<id>.ipynb``, ``<id>/``), Canvas' or Moodle's downlo
 says nothing; a name that disagrees with the content is reported. ``assignment=`` files only
 that assignment's notebooks and lists the others as misfiled.
 
-The submission time is, in this order: a ``timestamp.txt`` in the hand-in (nbgrader's
-exchange writes one at submission), the time the LMS stored with the file in its download
-zip (in course.timezone), else the file's modification time (when it was downloaded or
-copied, which can make lateness wrong: reported). Every hand-in is kept as a version
+The submission time is, in this order: the time the LMS stored with the file in its download
+zip (in course.timezone; the LMS wrote it, not the student), a ``timestamp.txt`` in the
+hand-in (nbgrader's exchange writes one at submission; it comes from the student's side, so
+the report says so, and it never overrides the LMS's time), else the file's modification
+time (when it was downloaded or copied, which can make lateness wrong: reported). Every hand-in is kept as a version
 (``versions.py``); the newest counts. Nothing is guessed: what cannot be filed is listed,
 and the exit status is 1. Zip members never leave their folder (base names only) and are
 size-capped.
@@ -36,7 +37,7 @@ from .settings import Settings
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_MEMBERS = 2000
 TIMESTAMP = "timestamp.txt"
-FROM_FILE = "timestamp file in the hand-in"
+FROM_FILE = "timestamp file in the hand-in (written on the student's side)"
 FROM_LMS = "time the LMS stored in its download"
 FROM_MTIME = "file modification time (when downloaded/copied, not necessarily when submitted)"
 
@@ -169,10 +170,13 @@ def _hand_in(name: str, path: Path, lms_time, origin: lms.Origin, settings: Sett
     when = _stamp(stamp_text, settings) if stamp_text else None
     if stamp_text and when is None:
         problems.append(f"{label}: its {TIMESTAMP} ({stamp_text.strip()[:40]!r}) is not a time; used another source")
-    if when is not None:
-        source = FROM_FILE
-    elif lms_time is not None:
+    if lms_time is not None:  # the LMS's record beats a file the student could have edited
+        if when is not None and when < lms_time - dt.timedelta(minutes=5):
+            problems.append(f"{label}: its {TIMESTAMP} claims {when:%Y-%m-%d %H:%M}, earlier than the LMS's "
+                            f"{lms_time:%Y-%m-%d %H:%M}; used the LMS's time")
         when, source = lms_time, FROM_LMS
+    elif when is not None:
+        source = FROM_FILE
     else:
         mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
         when, source = mtime.replace(tzinfo=None), FROM_MTIME
