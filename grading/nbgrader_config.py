@@ -54,8 +54,9 @@ c.CourseDirectory.source_directory = str(SOURCE)
 c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL") or f"sqlite:///{ROOT / 'gradebook.db'}"
 # nbgrader's default course id is "", which its Gradebook never inserts into the course table:
 # SQLite ignores the assignment -> course foreign key, PostgreSQL rejects the release. This is
-# the id ``Gradebook(url)`` uses when none is given (as grading/course/*.py does).
-c.CourseDirectory.course_id = "default_course"
+# the id ``Gradebook(url)`` uses when none is given (as grading/course/*.py does). On a JupyterHub
+# (hub/, grading/HUB.md) ``COURSE_ID`` names the course in nbgrader's exchange and the formgrader.
+c.CourseDirectory.course_id = os.environ.get("COURSE_ID") or "default_course"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.cfg", ".*"]
 
 # Generate the release: solutions and hidden tests removed by nbgrader's defaults.

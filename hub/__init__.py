@@ -1,0 +1,89 @@
+"""The course on a JupyterHub: one server, one Unix account per user, nbgrader's exchange.
+
+``python -m hub install`` (as root) lays out a *prefix* (default ``/srv/dl-opt-setup``)::
+
+    env/            the users' environment: JupyterHub, JupyterLab, nbgrader, ipykernel, numpy,
+                    matplotlib at the course's pins (no ``helpers``: see share/ below)
+    proxy/          configurable-http-proxy (npm)
+    etc/hub.json    this deployment's settings (course id, users, exchange, address)
+    etc/jupyterhub_config.py                the Hub's configuration (a copy of hub/jupyterhub_config.py)
+    etc/jupyter-student/, etc/jupyter-instructor/
+                    Jupyter config of each role (nbgrader's exchange and course id; which of
+                    nbgrader's extensions are on: students get the Assignments tab and Validate,
+                    never the formgrader, Create Assignment or the course list)
+    share/student_helpers/helpers/           the student edition of helpers, published by the
+                    instructor at release (owned by the instructor, readable by everyone): the
+                    students' kernels import it (``PYTHONPATH``)
+    state/          the Hub's database, cookie secret, proxy pid (root only)
+    exchange/       nbgrader's exchange (mode 0777, as nbgrader documents), unless --exchange
+
+The instructor's commands (``python -m hub release|collect|return``) run as the instructor, in
+their clone of the repository (the one place holding the reference answers, mode 0700).
+See grading/HUB.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DEFAULT_PREFIX = "/srv/dl-opt-setup"
+PREFIX_ENV = "COURSE_HUB_PREFIX"
+SETTINGS_FILE = "etc/hub.json"
+
+
+@dataclass
+class HubSettings:
+    """One Hub deployment (written to ``<prefix>/etc/hub.json`` by ``install``)."""
+
+    prefix: str = DEFAULT_PREFIX
+    course_id: str = "dl-opt-setup"
+    instructors: list[str] = field(default_factory=list)
+    students: list[str] = field(default_factory=list)
+    exchange: str = ""  # default: <prefix>/exchange
+    env: str = ""  # default: <prefix>/env
+    ip: str = "127.0.0.1"
+    port: int = 8000
+    hub_port: int = 8081
+    proxy_api_port: int = 8001
+
+    def __post_init__(self):
+        self.prefix = str(Path(self.prefix).resolve())
+        self.exchange = self.exchange or str(Path(self.prefix) / "exchange")
+        self.env = self.env or str(Path(self.prefix) / "env")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.prefix)
+
+    @property
+    def published_helpers(self) -> Path:
+        """Folder whose ``helpers/`` is the student edition the students' kernels import."""
+        return self.path / "share" / "student_helpers"
+
+    def config_dir(self, role: str) -> Path:
+        return self.path / "etc" / f"jupyter-{role}"
+
+    def role(self, user: str) -> str | None:
+        if user in self.instructors:
+            return "instructor"
+        if user in self.students:
+            return "student"
+        return None
+
+    def save(self) -> Path:
+        target = self.path / SETTINGS_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        os.chmod(target, 0o644)
+        return target
+
+    @classmethod
+    def load(cls, prefix: str | os.PathLike | None = None) -> HubSettings:
+        prefix = Path(prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX)
+        target = prefix / SETTINGS_FILE
+        if not target.is_file():
+            raise FileNotFoundError(f"no Hub at {prefix} ({target} is missing): run `python -m hub install` as root")
+        return cls(**json.loads(target.read_text()))

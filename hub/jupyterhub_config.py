@@ -1,0 +1,73 @@
+"""JupyterHub configuration of the course (copied to ``<prefix>/etc/`` by ``python -m hub install``).
+
+Reads ``hub.json`` beside it (``hub.HubSettings``). One Unix account per user: PAM logs them in,
+the local process spawner starts each user's server as that user in their home directory (the
+Hub runs as root). Each role's server gets its own Jupyter config directory
+(``JUPYTER_CONFIG_PATH``): nbgrader's exchange and course id for everyone; students get the
+Assignments tab and Validate only, instructors the formgrader too (``hub/install.py``).
+"""
+
+import json
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (injected by traitlets)
+
+HERE = Path(__file__).resolve().parent
+S = json.loads((HERE / "hub.json").read_text())
+PREFIX, ENV = Path(S["prefix"]), Path(S["env"])
+INSTRUCTORS, STUDENTS = set(S["instructors"]), set(S["students"])
+
+c.JupyterHub.ip = S["ip"]
+c.JupyterHub.port = S["port"]
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = S["hub_port"]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{S['proxy_api_port']}"
+c.ConfigurableHTTPProxy.command = [str(PREFIX / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.pid_file = str(PREFIX / "state" / "proxy.pid")
+c.JupyterHub.db_url = f"sqlite:///{PREFIX / 'state' / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(PREFIX / "state" / "cookie_secret")
+c.JupyterHub.cleanup_servers = True
+
+# who may log in: the course's accounts, with their Unix passwords (PAM); nobody is a Hub admin
+c.JupyterHub.authenticator_class = "pam"
+c.Authenticator.allowed_users = INSTRUCTORS | STUDENTS
+c.Authenticator.admin_users = set()
+
+# each user's server: the users' environment, as that user, in their home directory
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.Spawner.mem_limit = None
+
+
+def pre_spawn_hook(spawner):
+    name = spawner.user.name
+    role = "instructor" if name in INSTRUCTORS else "student" if name in STUDENTS else None
+    if role is None:
+        raise ValueError(f"{name} is neither an instructor nor a student of this course")
+    env = {
+        "PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "JUPYTER_CONFIG_PATH": str(PREFIX / "etc" / f"jupyter-{role}"),
+        # the student edition of helpers the instructor published (instructors use their clone's)
+        "PYTHONPATH": str(PREFIX / "share" / "student_helpers") if role == "student" else "",
+        "COURSE_ID": S["course_id"],
+        "COURSE_HUB_PREFIX": str(PREFIX),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
+    spawner.environment = {**spawner.environment, **env}
+
+
+c.Spawner.pre_spawn_hook = pre_spawn_hook
+
+# an API token for scripts (the end-to-end test, an LMS bridge): COURSE_HUB_API_TOKEN in the Hub's environment
+if os.environ.get("COURSE_HUB_API_TOKEN"):
+    c.JupyterHub.services = [{"name": "course-admin", "api_token": os.environ["COURSE_HUB_API_TOKEN"]}]
+    c.JupyterHub.load_roles = [{
+        "name": "course-admin",
+        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "list:users", "read:users"],
+        "services": ["course-admin"],
+    }]
