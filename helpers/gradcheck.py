@@ -6,7 +6,10 @@ compare with ``dtheta_approx[i] = (J(theta + eps e_i) - J(theta - eps e_i)) / (2
     difference = ||dtheta_approx - dtheta||_2 / (||dtheta_approx||_2 + ||dtheta||_2)
 
 with ``eps = 1e-7``: below 1e-6 "great", below 1e-4 "look closer", else "worry" (see
-:mod:`helpers.gradcheck_result` for why these cut-offs).
+:mod:`helpers.gradcheck_result` for why these cut-offs). ``roundoff_floor`` predicts the
+difference that round-off alone gives (``sqrt(n) u |J| / (eps (||dtheta_approx|| + ||dtheta||))``),
+and ``verdict_for(difference, floor)`` judges relative to it, so a verdict means the same
+after training (small gradients, a higher floor) as at initialization.
 
 ``params_to_vector``, ``vector_to_params``, ``grads_to_vector``, ``relative_difference``
 and ``gradient_check`` are reference implementations of graded exercises; the student
@@ -16,11 +19,15 @@ the thresholds are always available.
 
 from helpers._withheld import load
 from helpers.gradcheck_result import (
+    FLOOR_GREAT,
+    FLOOR_WORRY,
     GREAT_BELOW,
     VERDICTS,
     WORRY_FROM,
     GradCheckResult,
     ParamLayout,
+    roundoff_floor,
+    thresholds_for,
     verdict_for,
 )
 
@@ -33,6 +40,8 @@ params_to_vector, vector_to_params, grads_to_vector, relative_difference, gradie
 )
 
 __all__ = [
+    "FLOOR_GREAT",
+    "FLOOR_WORRY",
     "GREAT_BELOW",
     "MODES",
     "VERDICTS",
@@ -43,6 +52,8 @@ __all__ = [
     "grads_to_vector",
     "params_to_vector",
     "relative_difference",
+    "roundoff_floor",
+    "thresholds_for",
     "vector_to_params",
     "verdict_for",
 ]

@@ -31,11 +31,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
+    "FLOOR_GREAT",
+    "FLOOR_WORRY",
     "GREAT_BELOW",
     "VERDICTS",
     "WORRY_FROM",
     "GradCheckResult",
     "ParamLayout",
+    "roundoff_floor",
+    "thresholds_for",
     "verdict_for",
 ]
 
@@ -45,26 +49,99 @@ GREAT_BELOW = 1e-6
 #: it is also the default ``threshold`` of :func:`helpers.gradcheck.gradient_check`.
 WORRY_FROM = 1e-4
 VERDICTS = ("great", "look closer", "worry")
+#: With a round-off floor: a difference below this many floors is rounding only ("great")...
+FLOOR_GREAT = 10.0
+#: ... and one at or above this many floors cannot be rounding ("worry").
+FLOOR_WORRY = 1000.0
 
 
-def verdict_for(difference: float) -> str:
-    """The slide's verdict for a relative difference.
+def roundoff_floor(J: float, dtheta, eps: float, dtheta_approx=None) -> float:
+    """The relative difference that round-off alone gives a centered-difference check.
+
+    Each value of ``J`` is off by about ``u |J|`` (``u`` the float64 machine epsilon), so
+    each entry of ``dtheta_approx = (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)`` is off
+    by about ``u |J| / eps`` (notebook 3's round-off model); over ``n`` entries the error
+    has norm about ``sqrt(n) u |J| / eps``. Divided by the slide's denominator:
+
+        floor = sqrt(n) * u * |J| / (eps * (||dtheta_approx||_2 + ||dtheta||_2))
+
+    (``2 ||dtheta||_2`` when ``dtheta_approx`` is not given). A correct backprop's
+    ``difference`` is of this size (the truncation error, ``O(eps^2)``, is far smaller at
+    ``eps = 1e-7``); it grows when the gradient is small compared with ``J`` (after training)
+    and shrinks with a larger ``eps``.
+
+    Parameters
+    ----------
+    J : float
+        The cost at the point of the check, ``J(theta)``.
+    dtheta : array_like of shape (n,)
+        The gradient under test (of the whole ``theta``, or of one block).
+    eps : float > 0
+        Step of the centered difference.
+    dtheta_approx : array_like of shape (n,), optional
+
+    Returns
+    -------
+    float
+        The predicted floor; ``inf`` when both gradients are exactly 0 (no relative
+        difference can be judged then).
+    """
+    dtheta = np.asarray(dtheta, dtype=np.float64).ravel()
+    J = float(J)
+    eps = float(eps)
+    if not math.isfinite(J):
+        raise ValueError(f"J must be a finite number, got {J!r}")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps!r}")
+    norm = 2 * float(np.linalg.norm(dtheta))
+    if dtheta_approx is not None:
+        approx = np.asarray(dtheta_approx, dtype=np.float64).ravel()
+        if approx.shape != dtheta.shape:
+            raise ValueError(f"dtheta_approx has shape {approx.shape}, expected dtheta's {dtheta.shape}")
+        norm = float(np.linalg.norm(approx) + np.linalg.norm(dtheta))
+    if norm == 0.0:
+        return math.inf
+    return math.sqrt(dtheta.size) * float(np.finfo(np.float64).eps) * abs(J) / (eps * norm)
+
+
+def thresholds_for(floor: float | None = None) -> tuple:
+    """The cut-offs ``(great_below, worry_from)`` for a check whose round-off floor is ``floor``.
+
+    Without a floor, the slide's (:data:`GREAT_BELOW`, :data:`WORRY_FROM`). With one, each
+    is raised to a fixed multiple of the floor when that is larger (:data:`FLOOR_GREAT`,
+    :data:`FLOOR_WORRY`): "great" then means "within 10x of what rounding alone gives" and
+    "worry" "1000x above it", at initialization as after training.
+    """
+    if floor is None:
+        return GREAT_BELOW, WORRY_FROM
+    floor = float(floor)
+    if not floor >= 0:
+        raise ValueError(f"floor must be >= 0, got {floor!r}")
+    return max(GREAT_BELOW, FLOOR_GREAT * floor), max(WORRY_FROM, FLOOR_WORRY * floor)
+
+
+def verdict_for(difference: float, floor: float | None = None) -> str:
+    """The slide's verdict for a relative difference, optionally relative to its round-off floor.
 
     Parameters
     ----------
     difference : float
         ``||dtheta_approx - dtheta||_2 / (||dtheta_approx||_2 + ||dtheta||_2)``, in [0, 1].
+    floor : float, optional
+        The check's predicted round-off floor (:func:`roundoff_floor`); see :func:`thresholds_for`.
 
     Returns
     -------
     {"great", "look closer", "worry"}
         ``< GREAT_BELOW`` (1e-6): great; ``< WORRY_FROM`` (1e-4): look closer; else worry
-        (NaN, which no function of this package returns, counts as worry).
+        (NaN, which no function of this package returns, counts as worry); with a floor,
+        the cut-offs of :func:`thresholds_for`.
     """
     d = float(difference)
-    if d < GREAT_BELOW:
+    great_below, worry_from = thresholds_for(floor)
+    if d < great_below:
         return "great"
-    if d < WORRY_FROM:
+    if d < worry_from:
         return "look closer"
     return "worry"
 
@@ -174,6 +251,8 @@ class GradCheckResult:
     n_directions : int or None
     seed : int or None
         Seed of the random directions (mode "fast"), if an int was given.
+    cost : float or None
+        ``J(params)`` at the point of the check, for the round-off floor (mode "full").
     """
 
     difference: float
@@ -189,6 +268,30 @@ class GradCheckResult:
     directional: dict | None = None
     n_directions: int | None = None
     seed: int | None = None
+    cost: float | None = None
+
+    @property
+    def floor(self) -> float | None:
+        """Predicted round-off floor of ``difference`` (:func:`roundoff_floor`); None without ``cost``."""
+        if self.cost is None or self.dtheta_approx is None:
+            return None
+        return roundoff_floor(self.cost, self.dtheta, self.eps, self.dtheta_approx)
+
+    @property
+    def per_block_floor(self) -> dict | None:
+        """The floor of each block's difference, keyed like ``per_block``; None without ``cost``."""
+        if self.cost is None or self.dtheta_approx is None:
+            return None
+        return {
+            g: roundoff_floor(self.cost, self.dtheta[self.layout.slice(n)], self.eps,
+                              self.dtheta_approx[self.layout.slice(n)])
+            for n, g in zip(self.layout.names, self.layout.grad_names, strict=True)
+        }
+
+    @property
+    def verdict_vs_floor(self) -> str:
+        """The verdict with the cut-offs raised to the floor (:func:`thresholds_for`)."""
+        return verdict_for(self.difference, self.floor)
 
     @property
     def verdict(self) -> str:
@@ -244,6 +347,11 @@ class GradCheckResult:
             f"eps = {self.eps:.0e}, {self.n_evaluations} evaluations of J ({self.path}), "
             f"{self.layout.n_params} parameters",
         ]
+        if self.floor is not None:
+            lines.append(
+                f"round-off floor {self.floor:.1e} (sqrt(n) u |J| / (eps (||dtheta_approx|| + ||dtheta||))): "
+                f"difference = {self.difference / self.floor:.2g} floors -> {self.verdict_vs_floor}"
+            )
         if self.suspicious_blocks:
             lines.append("look at these blocks first: " + ", ".join(self.suspicious_blocks))
         worst = self._worst_entry()

@@ -11,8 +11,10 @@ shape ``(n_x, 1)`` and a scalar ``b``::
 stable learning rates (``< 2 / lambda_max``) and how slowly the flattest direction
 converges (about ``lambda_max / lambda_min`` iterations, the condition number).
 
-``max_stable_learning_rate`` is a graded exercise (notebook 1, exercise 3) and is withheld
-in the student edition; everything else here is public.
+``hessian`` and ``max_stable_learning_rate`` are a graded exercise (notebook 1, exercise 3)
+and are withheld in the student edition; everything else here is public. No public function
+returns ``H`` or ``lambda_max``: :func:`condition_number` reports only their ratio, from the
+singular values of ``A / sqrt(m)``.
 """
 
 from __future__ import annotations
@@ -133,26 +135,8 @@ def gradients(X, y, w, b=0.0):
     return X @ residual.T / m, float(np.sum(residual) / m)
 
 
-def hessian(X) -> np.ndarray:
-    """Hessian of :func:`cost` with respect to ``(w_1, ..., w_{n_x}, b)``: ``(1/m) A A^T``, ``A = [X; 1]``.
-
-    Parameters
-    ----------
-    X : array_like of shape (n_x, m)
-
-    Returns
-    -------
-    ndarray of shape (n_x + 1, n_x + 1)
-        Symmetric positive semi-definite; the last row/column belongs to ``b``.
-    """
-    X = as_float_matrix(X, "X")
-    m = X.shape[1]
-    A = np.vstack([X, np.ones((1, m))])
-    return A @ A.T / m
-
-
 def condition_number(X) -> float:
-    """``lambda_max / lambda_min`` of :func:`hessian`: how elongated the cost bowl is.
+    """``lambda_max / lambda_min`` of the Hessian ``H = (1/m) A A^T``: how elongated the cost bowl is.
 
     About 1 for a round bowl. Gradient descent at a stable learning rate needs on the order
     of this many iterations to converge along the flattest direction.
@@ -167,11 +151,17 @@ def condition_number(X) -> float:
         ``inf`` when the Hessian is singular to working precision (a constant feature, or
         fewer examples than parameters): the bowl is then flat in some direction.
     """
-    eigenvalues = np.linalg.eigvalsh(hessian(X))
-    lambda_min, lambda_max = float(eigenvalues[0]), float(eigenvalues[-1])
-    # eigvalsh is backward stable: eigenvalues below about n * eps * lambda_max are
-    # indistinguishable from 0
-    if lambda_min <= eigenvalues.size * np.finfo(np.float64).eps * lambda_max:
+    X = as_float_matrix(X, "X")
+    m = X.shape[1]
+    A = np.vstack([X, np.ones((1, m))]) / math.sqrt(m)
+    # the eigenvalues of H = A A^T are the squared singular values of A (only their ratio is
+    # returned); with fewer examples than parameters some are missing, i.e. 0
+    s = np.linalg.svd(A, compute_uv=False)
+    if s.size < A.shape[0]:
+        return math.inf
+    lambda_min, lambda_max = float(s[-1]) ** 2, float(s[0]) ** 2
+    # eigenvalues below about n * eps * lambda_max are indistinguishable from 0
+    if lambda_min <= A.shape[0] * np.finfo(np.float64).eps * lambda_max:
         return math.inf
     return lambda_max / lambda_min
 
@@ -196,8 +186,8 @@ def least_squares(X, y):
     return theta[:-1].reshape(-1, 1), float(theta[-1])
 
 
-(max_stable_learning_rate,) = load(
-    "linear_regression", ["max_stable_learning_rate"], "notebook 1 (normalizing inputs), exercise 3"
+hessian, max_stable_learning_rate = load(
+    "linear_regression", ["hessian", "max_stable_learning_rate"], "notebook 1 (normalizing inputs), exercise 3"
 )
 
 

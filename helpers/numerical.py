@@ -1,13 +1,13 @@
 """Numerical approximation of derivatives (lecture 3): how big is the error, and which eps?
 
 The two finite differences themselves, ``one_sided_difference`` and
-``centered_difference``, are reference implementations of a graded exercise; the student
-edition withholds them (see :mod:`helpers._withheld`). Everything else here is a tool
-for studying *any* difference function, the student's included:
+``centered_difference``, and the order fit ``fit_order`` are reference implementations of
+graded exercises; the student edition withholds them (see :mod:`helpers._withheld`).
+Everything else here is a tool for studying *any* difference function, the student's included:
 
 * :func:`eps_sweep` measures ``|approx - g(theta)|`` over a grid of ``eps`` for several
   methods (optionally with ``f`` evaluated in float32, see :func:`evaluated_in`);
-* :func:`fit_order` measures the order ``p`` of an error ``~ C eps**p`` (log-log slope);
+* ``fit_order`` (withheld) measures the order ``p`` of an error ``~ C eps**p`` (log-log slope);
 * :class:`ErrorModel`, :func:`optimal_eps`, :func:`best_error`: the textbook model
   ``truncation + round-off`` and the ``eps`` that balances the two.
 """
@@ -27,8 +27,9 @@ from helpers._withheld import load
 one_sided_difference, centered_difference = load(
     "numerical",
     ["one_sided_difference", "centered_difference"],
-    "notebook 3 (numerical approximation), exercise 1",
+    "notebook 3 (numerical approximation), exercises 1 and 2",
 )
+(fit_order,) = load("numerical", ["fit_order"], "notebook 3 (numerical approximation), exercise 3 (error_order)")
 
 #: Method names understood by the error model, with the order of their truncation error.
 ORDERS = {"one_sided": 1, "centered": 2}
@@ -214,51 +215,6 @@ def eps_sweep(f, g, theta, eps_values, methods=None, *, dtype=np.float64) -> Eps
 def _as_theta(theta: np.ndarray):
     """A float for a scalar theta (as the lecture writes it), else a fresh copy."""
     return float(theta) if theta.ndim == 0 else theta.copy()
-
-
-# --------------------------------------------------------------------------- order
-def fit_order(eps, errors, *, eps_min: float | None = None, eps_max: float | None = None) -> float:
-    """Order ``p`` of an error ``~ C eps**p``: least-squares slope of log(error) vs log(eps).
-
-    Parameters
-    ----------
-    eps : array_like of shape (n,)
-        Steps, > 0.
-    errors : array_like of shape (n,)
-        Errors at those steps; those used must be > 0.
-    eps_min, eps_max : float, optional
-        Fit only ``eps_min <= eps <= eps_max``. By default ``eps_min`` is ten times the
-        ``eps`` of the smallest error: below that step round-off, not truncation, dominates.
-
-    Returns
-    -------
-    float
-        The slope (about 1 for the one-sided difference, 2 for the centered one).
-    """
-    eps = _check_eps_values(eps, "eps")
-    err = as_float_array(errors, "errors", ndim=1)
-    if err.shape != eps.shape:
-        raise ValueError(f"errors has shape {err.shape}, expected the shape of eps {eps.shape}")
-    if eps_min is None:
-        eps_min = 10 * eps[int(np.argmin(err))]
-    lo = float(eps_min)
-    hi = math.inf if eps_max is None else float(eps_max)
-    keep = (eps >= lo) & (eps <= hi)
-    if keep.sum() < 2:
-        raise ValueError(
-            f"only {int(keep.sum())} step(s) lie in [{lo:.1e}, {hi:.1e}]; a slope needs at least 2 "
-            f"(widen the eps grid or set eps_min/eps_max)"
-        )
-    if (err[keep] <= 0).any():
-        bad = eps[keep][err[keep] <= 0][0]
-        raise ValueError(
-            f"errors must be > 0 to take logs, got {err[keep][err[keep] <= 0][0]!r} at eps={bad:.1e}; "
-            f"exclude it with eps_min/eps_max"
-        )
-    x, y = np.log10(eps[keep]), np.log10(err[keep])
-    # closed-form least squares: no polyfit warnings, exact for two points
-    x0 = x - x.mean()
-    return float(x0 @ (y - y.mean()) / (x0 @ x0))
 
 
 # --------------------------------------------------------------------------- theory

@@ -15,7 +15,7 @@ from helpers import planted_bugs
 from helpers._reference import gradcheck as ref
 from helpers.checks import core
 from helpers.checks import gradcheck as G
-from helpers.network import activation_derivative
+from helpers.network import activation_derivative, backward, forward, make_cost_fn
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks/04_gradient_checking/gradient_checking.ipynb"
 
@@ -191,8 +191,48 @@ def test_hidden_cases_leave_a_wide_margin_around_every_threshold():
                 assert (d > 1e-2) if block in wrong else (d < 1e-7), (case, block, d)
     for case in CASES["gradcheck.fixed_backward"]:
         inputs = G.build_case(case)
-        J = G._cost_fn(inputs)
-        assert ref.gradient_check(J, inputs["params"], J.gradients(inputs["params"])).difference < 1e-7
+        AL, cache = forward(inputs["X"], inputs["params"], hidden=inputs["hidden"], output=inputs["output"],
+                            keep_prob=inputs["keep_prob"], masks=inputs["masks"])
+        grads = make_backward()(AL, inputs["Y"], cache, inputs["params"], lambd=inputs["lambd"])
+        assert ref.gradient_check(G._cost_fn(inputs), inputs["params"], grads).difference < 1e-7, case
+
+
+# --------------------------------------------------------------------------- delegations fail
+def test_fixed_backward_delegated_to_the_course_backward_fails():
+    """Exercise 5: hidden regression networks (linear output) are outside helpers.network.backward."""
+    assert any(c.get("output") == "linear" for c in CASES["gradcheck.fixed_backward"])
+
+    def delegated(AL, Y, cache, params, lambd=0.0):
+        return backward(AL, Y, cache, params, lambd=lambd)
+
+    v = verdict("gradcheck.fixed_backward", delegated)
+    assert not v.passed and 0 < v.n_passed < v.n_cases, v.message
+
+
+def test_regularized_delegated_to_make_cost_fn_fails():
+    """Exercise 6: plain functions and a non-network data term leave nothing to rebuild J from."""
+    assert any(c.get("data") == "toy" for c in CASES["gradcheck.regularized"])
+
+    def delegated(cost_fn, backprop, lambd, m):
+        J = make_cost_fn(cost_fn.X, cost_fn.Y, hidden=cost_fn.hidden, lambd=lambd)
+        return J, J.gradients
+
+    v = verdict("gradcheck.regularized", delegated)
+    assert not v.passed and v.n_passed == 0, v.message
+
+
+def test_the_toy_data_term_gradient_is_its_derivative():
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((2, 3)), "b1": rng.standard_normal((2, 1))}
+    grads = G.toy_data_gradients(params)
+    theta, layout = ref.params_to_vector(params)
+    eps = 1e-6
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = eps
+        approx = (G.toy_data_cost(ref.vector_to_params(theta + e, layout))
+                  - G.toy_data_cost(ref.vector_to_params(theta - e, layout))) / (2 * eps)
+        assert approx == pytest.approx(ref.grads_to_vector(grads, layout)[i], abs=1e-8)
 
 
 def test_some_hidden_cases_are_buggy_and_some_clean():

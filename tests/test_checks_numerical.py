@@ -50,9 +50,12 @@ def error_order(difference, f, g, theta, eps_values):
     return np.polyfit(np.log(eps_values), np.log(errors), 1)[0]
 
 
-def best_eps(difference, f, g, theta, eps_values):
-    errors = [abs(difference(f, theta, e) - g(theta)) for e in eps_values]
-    return eps_values[int(np.argmin(errors))]
+def best_eps(difference, f, theta, eps_values):
+    # an independent writing of the rule: the step whose estimate moves least to both neighbours
+    order = np.argsort(eps_values)
+    D = [difference(f, theta, eps_values[i]) for i in order]
+    scores = [max(abs(D[k] - D[k - 1]), abs(D[k + 1] - D[k])) for k in range(1, len(D) - 1)]
+    return eps_values[order[1 + int(np.argmin(scores))]]
 
 
 def test_every_graded_question_has_hidden_cases():
@@ -193,12 +196,12 @@ def test_wrong_orders_fail(wrong, fragment):
 @pytest.mark.parametrize(
     "wrong",
     [
-        lambda d, f, g, t, e: 1e-5,  # a fixed textbook value, whatever the function
-        lambda d, f, g, t, e: 1e-8,  # the one-sided optimum
-        lambda d, f, g, t, e: e[int(np.argmin([d(f, t, x) - g(t) for x in e]))],  # signed error
-        lambda d, f, g, t, e: min(abs(d(f, t, x) - g(t)) for x in e),  # the error, not the eps
-        lambda d, f, g, t, e: float(np.argmin([abs(d(f, t, x) - g(t)) for x in e])),  # the index
-        lambda d, f, g, t, e: e[-1],
+        lambda d, f, t, e: 1e-5,  # a fixed textbook value, whatever the function
+        lambda d, f, t, e: 1e-8,  # the one-sided optimum
+        lambda d, f, t, e: e[int(np.argmin([abs(d(f, t, x)) for x in e]))],  # smallest estimate
+        lambda d, f, t, e: e[int(np.argmin(np.abs(np.diff([d(f, t, x) for x in e]))))],  # one neighbour, unsorted
+        lambda d, f, t, e: float(np.argmin(np.abs(np.diff([d(f, t, x) for x in e])))),  # the index
+        lambda d, f, t, e: e[-1],
     ],
 )
 def test_wrong_best_eps_fail(wrong):
@@ -206,16 +209,49 @@ def test_wrong_best_eps_fail(wrong):
     assert not v.passed
 
 
+def test_best_eps_delegated_to_eps_sweep_fails():
+    """Exercise 4 gives no g: sweeping the error against a guessed derivative is judged wrong."""
+    from helpers.numerical import eps_sweep
+
+    def delegated(guess):
+        def pick(d, f, t, e):
+            sweep = eps_sweep(f, guess, t, e, {"mine": d})
+            return e[int(np.argmin(sweep.errors["mine"]))]
+
+        return pick
+
+    for guess in (lambda t: 0.0, lambda t: 3 * t**2, lambda t: 1.0):  # nothing, the visible test's g, a constant
+        v = verdict("numerical.best_eps", delegated(guess), centered_difference)
+        assert not v.passed, v.message
+
+
+def test_error_order_delegated_to_fit_order_fails_in_the_student_edition():
+    """fit_order is withheld: an error_order that calls it gets the stand-in's WithheldError."""
+    import helpers.numerical as numerical
+    from helpers._withheld import WithheldError, _standin
+
+    assert numerical.fit_order.__module__ == "helpers._reference.numerical"
+    standin = _standin("fit_order", "notebook 3, exercise 3")
+
+    def delegated(difference, f, g, theta, eps_values):
+        errors = [abs(difference(f, theta, e) - g(theta)) for e in eps_values]
+        return standin(eps_values, errors)
+
+    with pytest.raises(WithheldError, match="notebook 3, exercise 3"):
+        delegated(centered_difference, np.sin, np.cos, 0.3, np.logspace(-1, -3, 5))
+    v = verdict("numerical.error_order", delegated)
+    assert not v.passed and v.n_passed == 0, v.message
+
+
 def test_best_eps_band_accepts_the_flat_bottom_only():
     def shifted(k):
-        def pick(d, f, g, t, e):
-            i = int(np.argmin([abs(d(f, t, x) - g(t)) for x in e])) + k
+        def pick(d, f, t, e):
+            i = int(np.flatnonzero(e == best_eps(d, f, t, e))[0]) + k
             return e[min(max(i, 0), len(e) - 1)]
 
         return pick
 
-    # a quarter decade larger (the smaller side can already sit on a lucky round-off dip)
-    assert verdict("numerical.best_eps", shifted(-1), centered_difference).passed
+    assert verdict("numerical.best_eps", shifted(0), centered_difference).passed
     assert not verdict("numerical.best_eps", shifted(4), centered_difference).passed  # a decade: round-off
     assert not verdict("numerical.best_eps", shifted(-4), centered_difference).passed  # a decade: truncation
 
@@ -345,4 +381,4 @@ def test_visible_order_and_best_eps_explain():
     with pytest.raises(CheckFailure, match="1 / order"):
         visible_error_order(lambda d, f, g, t, e: 1 / error_order(d, f, g, t, e))
     with pytest.raises(CheckFailure, match="too small"):
-        visible_best_eps(lambda d, f, g, t, e: e[-1], centered_difference)
+        visible_best_eps(lambda d, f, t, e: e[-1], centered_difference)

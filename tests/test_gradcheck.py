@@ -382,7 +382,9 @@ def test_black_box_moves_exactly_one_entry_per_evaluation_and_restores_it():
         return cost_fn(p)
 
     gradient_check(J, params, cost_fn.gradients(params), eps=1e-3)
-    assert len(seen) == 2 * theta.size
+    # 2n perturbed evaluations, then one at theta itself (J for the round-off floor)
+    assert len(seen) == 2 * theta.size + 1
+    np.testing.assert_array_equal(seen[-1], theta)
     for i in range(theta.size):
         for sign, vec in zip((1.0, -1.0), seen[2 * i : 2 * i + 2], strict=True):
             expected = theta.copy()
@@ -699,3 +701,50 @@ def test_student_edition_withholds_the_algorithms_but_keeps_the_result_class(tmp
     assert out.returncode == 0, out.stderr
     assert "ParamLayout(n_params=8" in out.stdout and "great" in out.stdout
     assert out.stdout.count("notebook 4 (gradient checking)") == 2
+
+
+# --------------------------------------------------------------------------- round-off floor
+def test_roundoff_floor_closed_form():
+    from helpers.gradcheck import roundoff_floor
+
+    u = np.finfo(np.float64).eps
+    dtheta = np.array([3.0, 4.0])  # norm 5, n = 2
+    assert roundoff_floor(2.0, dtheta, 1e-7) == pytest.approx(np.sqrt(2) * u * 2.0 / (1e-7 * 10.0), rel=1e-15)
+    assert roundoff_floor(2.0, dtheta, 1e-7, dtheta_approx=np.zeros(2)) == pytest.approx(
+        np.sqrt(2) * u * 2.0 / (1e-7 * 5.0), rel=1e-15)
+    assert roundoff_floor(1.0, np.zeros(3), 1e-7) == np.inf
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        roundoff_floor(1.0, dtheta, 0.0)
+    with pytest.raises(ValueError, match="dtheta_approx has shape"):
+        roundoff_floor(1.0, dtheta, 1e-7, dtheta_approx=np.zeros(3))
+
+
+@pytest.mark.parametrize("offset", [1.0, 1e3, 1e5])
+def test_roundoff_floor_predicts_a_correct_gradients_difference(offset):
+    """J = offset + sum sin(theta): the gradient is cos(theta) exactly; a larger |J| raises the floor."""
+    from helpers.gradcheck import gradient_check
+
+    rng = np.random.default_rng(3)
+    params = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal((4, 1))}
+
+    def J(p):
+        return offset + sum(float(np.sum(np.sin(v))) for v in p.values())
+
+    grads = {"d" + k: np.cos(v) for k, v in params.items()}
+    result = gradient_check(lambda p: J(p), params, grads, 1e-7)
+    assert result.cost == pytest.approx(J(params))
+    # the model is a size, not a prediction: the measured difference sits within 30x below it
+    assert result.floor / 30 < result.difference < 3 * result.floor, (result.difference, result.floor)
+    assert result.verdict_vs_floor == "great"
+    assert set(result.per_block_floor) == {"dW1", "db1"}
+
+
+def test_verdict_relative_to_the_floor():
+    from helpers.gradcheck import thresholds_for, verdict_for
+
+    assert thresholds_for(None) == (1e-6, 1e-4)
+    assert thresholds_for(1e-9) == (1e-6, 1e-4)  # a low floor keeps the slide's cut-offs
+    assert thresholds_for(1e-6) == pytest.approx((1e-5, 1e-3))
+    assert verdict_for(4.3e-6) == "look closer"
+    assert verdict_for(4.3e-6, floor=1.1e-5) == "great"
+    assert verdict_for(0.05, floor=1.1e-5) == "worry"

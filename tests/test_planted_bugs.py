@@ -189,9 +189,11 @@ def test_plots_return_figures_and_validate():
     per_block = {"dW1": 1e-9, "db1": 0.0, "dW2": 0.3, "db2": 2e-5}
     fig = plot_block_differences(per_block, title="t")
     ax = fig.axes[0]
-    assert ax.get_yscale() == "log" and len(ax.patches) == 4
+    assert ax.get_yscale() == "log" and len(ax.containers[0].patches) == 4  # 4 bars (+ 3 shaded regions)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:3] == ["great: < 1e-06", "look closer: < 1e-04", "worry: >= 1e-04"]
     assert {round(np.log10(line.get_ydata()[0])) for line in ax.lines} == {-7, -5, -3}
-    colors = [p.get_facecolor()[:3] for p in ax.patches]
+    colors = [p.get_facecolor()[:3] for p in ax.containers[0].patches]
     assert colors[2] != colors[0]  # worry and great differ
     fig2 = plot_before_after(per_block, per_block)
     assert len(fig2.axes) == 2

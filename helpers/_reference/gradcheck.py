@@ -419,10 +419,12 @@ def gradient_check(
         if net is None:
             dtheta_approx = _full_black_box(cost_fn, theta, layout, eps)
         per_block = dict(zip(grad_names, _block_differences(dtheta_approx, dtheta, layout), strict=True))
+        # J at the point itself, for the round-off floor the result reports
+        cost = _cost_value(cost_fn(vector_to_params(theta, layout)), "at params (unperturbed)")
         return GradCheckResult(
             difference=_relative_difference(dtheta_approx, dtheta), per_block=per_block, dtheta=dtheta,
             dtheta_approx=dtheta_approx, layout=layout, eps=eps, mode=mode,
-            n_evaluations=2 * layout.n_params, threshold=threshold, path=path,
+            n_evaluations=2 * layout.n_params, threshold=threshold, path=path, cost=cost,
         )
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

@@ -77,3 +77,28 @@ def initialize_parameters(layer_dims, method: str = "he", *, seed=None, scale=No
         params[f"W{l}"] = np.zeros(shape) if std == 0 else rng.standard_normal(shape) * std
         params[f"b{l}"] = np.zeros((dims[l], 1))
     return params
+
+
+def activation_std_per_layer(X, params, g) -> np.ndarray:
+    """Standard deviation of ``A[l] = g(W[l] A[l-1] + b[l])`` at every layer, ``A[0] = X``.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+    params : dict
+        ``W{l}`` of shape (n[l], n[l-1]) and ``b{l}`` of shape (n[l], 1), l = 1..L.
+    g : callable
+        Element-wise activation used in every layer (the last one included).
+
+    Returns
+    -------
+    ndarray of shape (L,)
+        ``np.std(A[l])`` over all units and examples (population std), l = 1..L.
+    """
+    A = np.asarray(X, dtype=np.float64)
+    L = len(params) // 2
+    stds = np.empty(L)
+    for l in range(1, L + 1):
+        A = np.asarray(g(params[f"W{l}"] @ A + params[f"b{l}"]), dtype=np.float64)
+        stds[l - 1] = A.std()
+    return stds

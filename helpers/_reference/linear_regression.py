@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["max_stable_learning_rate"]
+from helpers._validation import as_float_matrix
+
+__all__ = ["hessian", "max_stable_learning_rate"]
+
+
+def hessian(X) -> np.ndarray:
+    """Hessian of the MSE cost with respect to ``(w_1, ..., w_{n_x}, b)``: ``(1/m) A A^T``, ``A = [X; 1]``.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+
+    Returns
+    -------
+    ndarray of shape (n_x + 1, n_x + 1)
+        Symmetric positive semi-definite; the last row/column belongs to ``b``.
+    """
+    X = as_float_matrix(X, "X")
+    m = X.shape[1]
+    A = np.vstack([X, np.ones((1, m))])
+    return A @ A.T / m
 
 
 def max_stable_learning_rate(X) -> float:
@@ -26,8 +46,5 @@ def max_stable_learning_rate(X) -> float:
         ``2 / lambda_max(H)`` (a supremum: at exactly this rate the stiffest direction
         oscillates without shrinking).
     """
-    # imported here: helpers.linear_regression loads this module while it is being imported
-    from helpers.linear_regression import hessian
-
     lambda_max = float(np.linalg.eigvalsh(hessian(X))[-1])
     return 2.0 / lambda_max

@@ -1,6 +1,6 @@
 """Reference implementation: finite-difference approximations of a derivative (lecture 3).
 
-Withheld from students (notebook 3, exercises 1 and 2).
+Withheld from students (notebook 3, exercises 1, 2 and 3).
 
 One-sided (forward) difference, error O(eps)::
 
@@ -16,11 +16,13 @@ gives the gradient one coordinate at a time: the ``dtheta_approx`` of gradient c
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from helpers._validation import _describe, as_finite_scalar, as_float_array, check_eps
 
-__all__ = ["centered_difference", "one_sided_difference"]
+__all__ = ["centered_difference", "fit_order", "most_stable_eps", "one_sided_difference"]
 
 
 def one_sided_difference(f, theta, eps):
@@ -113,3 +115,85 @@ def _coordinatewise(f, theta, eps, *, centered: bool):
 def _value(out, where: str) -> float:
     """``f``'s return value as a float (see :func:`helpers._validation.as_finite_scalar`)."""
     return as_finite_scalar(out, "f", where)
+
+
+def fit_order(eps, errors, *, eps_min: float | None = None, eps_max: float | None = None) -> float:
+    """Order ``p`` of an error ``~ C eps**p``: least-squares slope of log(error) vs log(eps).
+
+    Parameters
+    ----------
+    eps : array_like of shape (n,)
+        Steps, > 0.
+    errors : array_like of shape (n,)
+        Errors at those steps; those used must be > 0.
+    eps_min, eps_max : float, optional
+        Fit only ``eps_min <= eps <= eps_max``. By default ``eps_min`` is ten times the
+        ``eps`` of the smallest error: below that step round-off, not truncation, dominates.
+
+    Returns
+    -------
+    float
+        The slope (about 1 for the one-sided difference, 2 for the centered one).
+    """
+    # imported here: helpers.numerical loads this module while it is being imported
+    from helpers.numerical import _check_eps_values
+
+    eps = _check_eps_values(eps, "eps")
+    err = as_float_array(errors, "errors", ndim=1)
+    if err.shape != eps.shape:
+        raise ValueError(f"errors has shape {err.shape}, expected the shape of eps {eps.shape}")
+    if eps_min is None:
+        eps_min = 10 * eps[int(np.argmin(err))]
+    lo = float(eps_min)
+    hi = math.inf if eps_max is None else float(eps_max)
+    keep = (eps >= lo) & (eps <= hi)
+    if keep.sum() < 2:
+        raise ValueError(
+            f"only {int(keep.sum())} step(s) lie in [{lo:.1e}, {hi:.1e}]; a slope needs at least 2 "
+            f"(widen the eps grid or set eps_min/eps_max)"
+        )
+    if (err[keep] <= 0).any():
+        bad = eps[keep][err[keep] <= 0][0]
+        raise ValueError(
+            f"errors must be > 0 to take logs, got {err[keep][err[keep] <= 0][0]!r} at eps={bad:.1e}; "
+            f"exclude it with eps_min/eps_max"
+        )
+    x, y = np.log10(eps[keep]), np.log10(err[keep])
+    # closed-form least squares: no polyfit warnings, exact for two points
+    x0 = x - x.mean()
+    return float(x0 @ (y - y.mean()) / (x0 @ x0))
+
+
+def most_stable_eps(difference, f, theta, eps_values) -> float:
+    """The step of ``eps_values`` where ``difference`` changes least between neighbouring steps.
+
+    Without the exact derivative, the bottom of the error curve shows as the steps where
+    the estimate stops moving: above them truncation changes it smoothly (by about
+    ``eps**2`` for the centered difference), below them round-off makes it jump (by about
+    ``u |f| / eps``). Each interior step of the sorted grid is scored by the larger of its
+    changes to its two neighbours; the smallest score wins.
+
+    Parameters
+    ----------
+    difference : callable
+        ``difference(f, theta, eps) -> float``.
+    f : callable
+        ``f(theta) -> float``.
+    theta : float
+        Point of evaluation.
+    eps_values : array_like of shape (n,), n >= 3
+        Candidate steps (any order, all > 0).
+
+    Returns
+    -------
+    float
+        One of ``eps_values``.
+    """
+    from helpers.numerical import _check_eps_values
+
+    eps = np.sort(_check_eps_values(eps_values))[::-1]
+    if eps.size < 3:
+        raise ValueError(f"eps_values needs at least 3 steps (a step and its two neighbours), got {eps.size}")
+    estimates = np.array([float(difference(f, theta, float(e))) for e in eps])
+    change = np.abs(np.diff(estimates))
+    return float(eps[1 + int(np.argmin(np.maximum(change[:-1], change[1:])))])

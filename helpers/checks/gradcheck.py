@@ -11,14 +11,22 @@ Hidden checks (``grade_hidden("gradcheck.<question>", ...)``):
   "great"; buggy: to 1e-3 relative) and flag the same blocks.
 * ``bug_hunt``: ``find_buggy_blocks(cost_fn, backprop, params)`` on hidden planted bugs.
 * ``fixed_backward``: the student's fixed backprop must pass the reference check on
-  networks it has not seen (other depths, activations, ``lambd``, frozen dropout masks).
+  networks it has not seen (other depths, activations, ``lambd``, frozen dropout masks),
+  including regression networks (``"output": "linear"``, cost ``1/(2m) sum (AL - Y)^2``
+  plus L2), which the course's :func:`helpers.network.backward` refuses: calling it is no
+  answer.
 * ``regularized``: ``l2_regularized(cost_fn, backprop, lambd, m)`` must add the L2 term to
-  ``J`` and its gradient to ``dtheta``.
+  ``J`` and its gradient to ``dtheta``. The student's function receives plain functions
+  (no network attributes to rebuild the cost from), and ``"data": "toy"`` cases use a
+  data term that is not a network cost at all (``sum sin(W) + 1/2 sum b^2``), so
+  :func:`helpers.network.make_cost_fn` cannot answer it.
 
 A case is a JSON dict: ``dims`` (layer_dims), ``m``, ``seed``, ``hidden``, ``lambd``,
 ``scale`` / ``bias`` (weights ``standard_normal * scale``, biases ``* bias``), ``eps``,
 ``bugs`` (a bug spec, see :mod:`helpers.planted_bugs`) or ``bug_seed`` + ``n_bugs``,
-``keep_prob`` (frozen masks).
+``keep_prob`` (frozen masks), ``output`` (``"sigmoid"``, default, with cross-entropy and
+labels in {0, 1}; ``"linear"``, with squared error and real targets), ``data`` (``"toy"``:
+exercise 6's non-network data term).
 
 Visible-test helpers (``visible_*``) run in the kernel without the reference: they use
 small networks or quadratic costs whose answers are known exactly, and explain the
@@ -81,8 +89,13 @@ def build_case(case: Mapping) -> dict:
     m = int(case.get("m", 12))
     rng = np.random.default_rng(int(case["seed"]))
     X = rng.standard_normal((dims[0], m))
+    output = str(case.get("output", "sigmoid"))
+    if output not in ("sigmoid", "linear"):
+        raise ValueError(f"output must be 'sigmoid' or 'linear', got {output!r}")
     # both classes present, so no example is trivially matched
     Y = (np.arange(m) % 2).reshape(1, m)[:, rng.permutation(m)].astype(np.float64)
+    if output == "linear":  # regression targets, outside [0, 1]
+        Y = 2.0 * rng.standard_normal((1, m))
     params = planted_bugs.random_params(
         dims, scale=float(case.get("scale", 0.8)), bias_scale=float(case.get("bias", 0.3)), seed=rng
     )
@@ -103,10 +116,39 @@ def build_case(case: Mapping) -> dict:
     return {
         "X": X, "Y": Y, "params": params, "L": L, "hidden": hidden, "lambd": lambd,
         "eps": float(case.get("eps", 1e-7)), "bugs": bugs, "keep_prob": keep_prob, "masks": masks,
+        "output": output, "data": str(case.get("data", "network")),
     }
 
 
+def squared_error_cost(inputs: dict, *, lambd: float | None = None):
+    """``J(params) = 1/(2m) sum (AL - Y)^2 + lambd/(2m) sum ||W||_F^2`` for a linear-output network."""
+    lambd = inputs["lambd"] if lambd is None else lambd
+    X, Y = inputs["X"], inputs["Y"]
+    m = X.shape[1]
+
+    def cost_fn(params):
+        AL, _ = forward(X, params, hidden=inputs["hidden"], output="linear", keep_prob=inputs["keep_prob"],
+                        masks=inputs["masks"])
+        L = len(params) // 2
+        l2 = sum(float(np.sum(params[f"W{l}"] ** 2)) for l in range(1, L + 1))
+        return float(np.sum((AL - Y) ** 2) / (2 * m)) + lambd / (2 * m) * l2
+
+    return cost_fn
+
+
+def toy_data_cost(params) -> float:
+    """Exercise 6's non-network data term: ``sum_l sum sin(W[l]) + 1/2 sum_l ||b[l]||^2``."""
+    return float(sum(np.sum(np.sin(v)) if k.startswith("W") else 0.5 * np.sum(v * v) for k, v in params.items()))
+
+
+def toy_data_gradients(params) -> dict:
+    """Gradient of :func:`toy_data_cost`: ``dW = cos W``, ``db = b``."""
+    return {"d" + k: (np.cos(v) if k.startswith("W") else np.array(v, dtype=np.float64)) for k, v in params.items()}
+
+
 def _cost_fn(inputs: dict, *, lambd: float | None = None):
+    if inputs.get("output", "sigmoid") == "linear":
+        return squared_error_cost(inputs, lambd=lambd)
     return make_cost_fn(
         inputs["X"], inputs["Y"], hidden=inputs["hidden"],
         lambd=inputs["lambd"] if lambd is None else lambd,
@@ -409,8 +451,8 @@ BUG_HUNT = register(Check(
 def _fixed_run(solution, inputs):
     (backward_fixed,) = solution
     params = _fresh(inputs["params"])
-    AL, cache = forward(inputs["X"], params, hidden=inputs["hidden"], keep_prob=inputs["keep_prob"],
-                        masks=inputs["masks"])
+    AL, cache = forward(inputs["X"], params, hidden=inputs["hidden"], output=inputs["output"],
+                        keep_prob=inputs["keep_prob"], masks=inputs["masks"])
     grads = backward_fixed(AL, inputs["Y"].copy(), copy.deepcopy(cache), params, lambd=inputs["lambd"])
     names = param_names(inputs["L"], "d")
     shapes = {"d" + k: v.shape for k, v in inputs["params"].items()}
@@ -418,8 +460,9 @@ def _fixed_run(solution, inputs):
 
 
 def _fixed_expected(inputs):
-    cost_fn = _cost_fn(inputs)
-    return _reference().gradient_check(cost_fn, inputs["params"], cost_fn.gradients(inputs["params"]))
+    # only dtheta_approx (finite differences of J) is used: the truth comes from the cost alone
+    zeros = {"d" + k: np.zeros_like(v) for k, v in inputs["params"].items()}
+    return _reference().gradient_check(_cost_fn(inputs), inputs["params"], zeros)
 
 
 def _fixed_compare(answer, expected, inputs):
@@ -436,7 +479,8 @@ def _fixed_compare(answer, expected, inputs):
               if not ref.relative_difference(expected.dtheta_approx[layout.slice(n)], grads[g].reshape(-1)) < 1e-5]
     if d < GREAT_BELOW and not blocks:
         return None
-    settings = f"hidden={inputs['hidden']!r}, lambd={inputs['lambd']:g}, keep_prob={inputs['keep_prob']:g}"
+    settings = (f"hidden={inputs['hidden']!r}, output={inputs['output']!r}, lambd={inputs['lambd']:g}, "
+                f"keep_prob={inputs['keep_prob']:g}")
     return (f"the gradient check fails (difference {d:.1e}; wrong blocks: {', '.join(blocks) or 'none alone'}) "
             f"on a {inputs['L']}-layer network with {settings}")
 
@@ -462,9 +506,10 @@ def _reg_points(inputs) -> list[dict]:
 
 def _reg_run(solution, inputs):
     (l2_regularized,) = solution
-    cost_fn = _cost_fn(inputs, lambd=0.0)
+    cost_fn, backprop = _reg_data_term(inputs)
     m = inputs["X"].shape[1]
-    out = l2_regularized(cost_fn, cost_fn.gradients, inputs["lambd"], m)
+    # plain functions: nothing to rebuild the cost from (X, Y, hidden...) but calling them
+    out = l2_regularized(lambda params: cost_fn(params), lambda params: backprop(params), inputs["lambd"], m)
     if not isinstance(out, tuple) or len(out) != 2 or not all(callable(f) for f in out):
         raise CheckFailure("l2_regularized should return a pair of functions (cost_fn_reg, backprop_reg)")
     cost_reg, backprop_reg = out
@@ -477,9 +522,22 @@ def _reg_run(solution, inputs):
     return result
 
 
+def _reg_data_term(inputs):
+    if inputs["data"] == "toy":
+        return toy_data_cost, toy_data_gradients
+    cost_fn = _cost_fn(inputs, lambd=0.0)
+    return cost_fn, cost_fn.gradients
+
+
 def _reg_expected(inputs):
-    cost_fn = _cost_fn(inputs)
-    return [(cost_fn(p), cost_fn.gradients(p)) for p in _reg_points(inputs)]
+    cost_fn, backprop = _reg_data_term(inputs)
+    lambd, m = inputs["lambd"], inputs["X"].shape[1]
+    out = []
+    for p in _reg_points(inputs):
+        l2 = sum(float(np.sum(v * v)) for k, v in p.items() if k.startswith("W"))
+        grads = {k: (g + lambd / m * p[k[1:]] if k.startswith("dW") else g) for k, g in backprop(p).items()}
+        out.append((cost_fn(p) + lambd / (2 * m) * l2, grads))
+    return out
 
 
 def _reg_compare(answer, expected, inputs):

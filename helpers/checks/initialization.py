@@ -8,8 +8,11 @@ Three questions:
   tolerances taken from their sampling distributions, never by one seed's draws, so the
   order in which the student draws numbers does not matter. The raw arrays are shipped and
   the statistics are computed in the grader (a patched ``np.std`` in the kernel cannot help).
-* ``initialization.layer_std``: ``activation_std_per_layer(X, params, hidden)``, the std of
-  ``A[l]`` at every layer, compared with :func:`helpers.network.forward` on hidden nets.
+* ``initialization.layer_std``: ``activation_std_per_layer(X, params, g)``, the std of
+  ``A[l]`` at every layer for an activation *function* ``g`` used in every layer, compared
+  with the withheld reference on hidden nets. Hidden cases include activations the
+  course's :func:`helpers.network.forward` does not know (:data:`ACTIVATION_FUNCTIONS`:
+  leaky ReLU, softplus), so running that forward pass is no answer.
 * ``initialization.alive``: ``alive_methods(X, layer_dims, methods, seed)``, which
   initializations keep the last ReLU layer alive; the hidden settings are chosen so the
   answer does not depend on the random draw (``tests/test_checks_initialization.py``
@@ -361,6 +364,28 @@ def _random_net(case: dict):
     return X, params
 
 
+#: Activation functions of the hidden layer_std cases, by the name a case spec uses.
+ACTIVATION_FUNCTIONS = {
+    "relu": lambda Z: np.maximum(Z, 0.0),
+    "tanh": np.tanh,
+    "linear": lambda Z: Z,
+    "leaky_relu": lambda Z: np.maximum(Z, 0.1 * Z),
+    "softplus": lambda Z: np.logaddexp(0.0, Z),
+}
+
+
+def activation_function(name: str):
+    """A fresh function object computing :data:`ACTIVATION_FUNCTIONS` ``[name]`` (element-wise)."""
+    if name not in ACTIVATION_FUNCTIONS:
+        raise ValueError(f"unknown activation {name!r}; cases use one of {sorted(ACTIVATION_FUNCTIONS)}")
+    fn = ACTIVATION_FUNCTIONS[name]
+
+    def g(Z):
+        return fn(np.asarray(Z, dtype=np.float64))
+
+    return g
+
+
 def _std_inputs(case: dict) -> dict:
     X, params = _random_net(case)
     return {"X": X, "params": params, "hidden": str(case["hidden"])}
@@ -368,7 +393,7 @@ def _std_inputs(case: dict) -> dict:
 
 def _std_run(solution, inputs):
     params = {k: v.copy() for k, v in inputs["params"].items()}
-    return solution[0](inputs["X"].copy(), params, inputs["hidden"])
+    return solution[0](inputs["X"].copy(), params, activation_function(inputs["hidden"]))
 
 
 def _n_layers(inputs) -> int:
@@ -402,11 +427,9 @@ def _std_compare(answer, expected, inputs):
 
 
 def _std_expected(inputs):
-    from helpers.network import forward
+    from helpers._reference.initialization import activation_std_per_layer  # absent in the student edition
 
-    h = inputs["hidden"]
-    _, cache = forward(inputs["X"], inputs["params"], hidden=h, output=h)
-    return np.array([A.std() for A in cache.A[1:]])
+    return activation_std_per_layer(inputs["X"], inputs["params"], ACTIVATION_FUNCTIONS[inputs["hidden"]])
 
 
 LAYER_STD = register(
@@ -418,7 +441,7 @@ LAYER_STD = register(
         expected=_std_expected,
         compare=_std_compare,
         decode=decode_array,
-        describe="activation_std_per_layer on unseen deep nets",
+        describe="activation_std_per_layer on unseen deep nets and activations",
     )
 )
 

@@ -11,7 +11,10 @@ Questions (``grade_hidden`` names):
   error is known in closed form (``c eps**p (1 + d eps)``), so a mistake in the
   student's difference functions does not cost these points a second time.
 * ``numerical.best_eps``: the student's choice of ``eps`` for the centered difference on
-  unseen functions. The minimum of the error is flat and its bottom is round-off noise,
+  unseen functions, made **without the exact derivative** (``best_eps(difference, f,
+  theta, eps_values)``: the step where the estimates of neighbouring steps agree best), so
+  sweeping the error against a known ``g`` (``helpers.numerical.eps_sweep``) cannot answer
+  it. The minimum of the error is flat and its bottom is round-off noise,
   so a grid step is accepted when its (reference) error is within :data:`BAND` times the
   best in the grid, or when the error model's total there is within :data:`MODEL_BAND`
   times the model's minimum (cases use ``k`` and ``offset`` to move the optimum around,
@@ -376,7 +379,8 @@ def _best_eps_inputs(case: dict) -> dict:
 
 def _run_best_eps(solution, inputs):
     best_eps, centered = solution
-    return best_eps(centered, inputs["f"], inputs["g"], _fresh(inputs["theta"]), inputs["eps_values"].copy())
+    # no g: in a real gradient check the exact derivative is what is unknown
+    return best_eps(centered, inputs["f"], _fresh(inputs["theta"]), inputs["eps_values"].copy())
 
 
 def _expected_best_eps(inputs) -> dict:
@@ -428,7 +432,7 @@ register(
         decode=decode_array,
         expected=_expected_best_eps,
         compare=_compare_best_eps,
-        describe="the eps minimizing the centered error, on unseen functions",
+        describe="an eps at the bottom of the centered error curve, found without the derivative, on unseen functions",
     )
 )
 
@@ -535,11 +539,10 @@ def visible_error_order(error_order) -> None:
 
 
 def visible_best_eps(best_eps, centered) -> None:
-    """Visible test of exercise 4: f = theta**3 at theta = 1 on a grid of 45 steps."""
-    g = lambda theta: 3 * theta**2  # noqa: E731
+    """Visible test of exercise 4: f = theta**3 at theta = 1 on a grid of 45 steps (g is not given)."""
     eps_values = np.logspace(-1, -12, 45)
     eps = expect_array(
-        call_student(best_eps, centered, _cube, g, 1.0, eps_values, name="best_eps"), "best_eps(...)", shape=()
+        call_student(best_eps, centered, _cube, 1.0, eps_values, name="best_eps"), "best_eps(...)", shape=()
     )
     errors = np.array([abs(float(centered(_cube, 1.0, e)) - 3.0) for e in eps_values])
     expected = {"errors": errors, "f_scale": 1.0 + 3.0, "deriv_scale": 6.0}

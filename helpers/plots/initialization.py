@@ -51,9 +51,11 @@ def activation_size_vs_depth(depths, sizes: Mapping, *, closed_forms: Mapping | 
         y = as_float_array(y, f"sizes[{label!r}]", ndim=1)
         if y.shape != depths.shape:
             raise ValueError(f"sizes[{label!r}] has shape {y.shape}, expected {depths.shape} (one per depth)")
-        ax.semilogy(depths, y, "o", label=f"{label} (measured)")
-    for label, y in (closed_forms or {}).items():
-        ax.semilogy(depths, as_float_array(y, f"closed_forms[{label!r}]", ndim=1), "--", color="gray", lw=1)
+        ax.semilogy(depths, y, "o", ms=4, alpha=0.6, label=f"{label} (measured)", zorder=2)
+    for i, (label, y) in enumerate((closed_forms or {}).items()):
+        # drawn over the markers, so the closed form is visible where it matches them
+        ax.semilogy(depths, as_float_array(y, f"closed_forms[{label!r}]", ndim=1), "-", color="black", lw=0.9,
+                    zorder=3, label="closed form $w^{L-1}$" if i == 0 else None)
         ax.annotate(label, (depths[-1], float(np.asarray(y)[-1])), fontsize=8, ha="right", va="bottom")
     ax.set_xlabel("number of layers L")
     ax.set_ylabel(ylabel + " (log scale)")
@@ -192,10 +194,14 @@ def decision_boundaries(X, Y, predictors: Mapping[str, Callable], *, resolution:
         if pred.size != grid.shape[1]:
             raise ValueError(f"predictors[{label!r}] returned {pred.size} values for {grid.shape[1]} grid points")
         ax.contourf(G0, G1, pred.reshape(G0.shape), levels=[-0.5, 0.5, 1.5], colors=["#9ecae1", "#fdae6b"], alpha=0.6)
-        ax.scatter(X[0], X[1], c=Y[0], cmap="coolwarm", s=8, edgecolors="k", linewidths=0.2)
+        for cls, color in ((0, "tab:blue"), (1, "tab:red")):
+            pick = Y[0] == cls
+            ax.scatter(X[0, pick], X[1, pick], color=color, s=8, edgecolors="k", linewidths=0.2,
+                       label=f"class {cls} (region: predicted {cls})")
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("$x_1$")
     axes[0].set_ylabel("$x_2$")
+    axes[0].legend(fontsize=7, loc="lower left", framealpha=0.8)
     # margins in inches (tick labels and axis labels), so any number of panels fits its canvas
     width, height = fig.get_size_inches()
     fig.subplots_adjust(left=0.65 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.35 / height,

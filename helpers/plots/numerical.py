@@ -37,7 +37,8 @@ def error_vs_eps(sweep: EpsSweep, *, f_scale: float | None = None, deriv_scales:
     """
     if not isinstance(sweep, EpsSweep):
         raise TypeError(f"sweep must be an EpsSweep (from eps_sweep), got {type(sweep).__name__}")
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(8.4, 4.0))
+    fig.subplots_adjust(left=0.09, right=0.64, bottom=0.13, top=0.92)  # room for the legend on the right
     order = np.argsort(sweep.eps)
     eps = sweep.eps[order]
     for name in sweep.methods:
@@ -63,5 +64,6 @@ def error_vs_eps(sweep: EpsSweep, *, f_scale: float | None = None, deriv_scales:
     ax.set_ylabel("|approx - g(theta)|")
     ax.set_title(title or f"Error of the finite differences (f in {sweep.dtype})")
     plain_log_labels(ax)
-    ax.legend(fontsize=8)
+    # outside the axes: inside, the legend covered the curves
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
