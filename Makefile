@@ -13,7 +13,7 @@ LAB_ARGS ?=
 NBVAL = --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 .PHONY: lab student test lint unit env sandbox lock bench config release collect autograde feedback grades export \
-	return withdraw validate
+	return withdraw validate hub
 
 env:
 	@$(PYTHON3) scripts/bootstrap.py >/dev/null
@@ -45,11 +45,11 @@ student: env
 	exec $$V/bin/python -m jupyter lab $(LAB_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: env
-	@PY=$(PY); $$PY -m ruff check helpers tests grading benchmarks scripts notebooks
+	@PY=$(PY); $$PY -m ruff check helpers tests grading benchmarks scripts notebooks hub
 
 test: env sandbox
 	@PY=$(PY); set -e; \
-	echo "== ruff"; $$PY -m ruff check helpers tests grading benchmarks scripts notebooks; \
+	echo "== ruff"; $$PY -m ruff check helpers tests grading benchmarks scripts notebooks hub; \
 	echo "== pytest"; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $$PY -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks $(PYTEST_ARGS)
 
 unit: env
@@ -98,3 +98,15 @@ withdraw: env
 validate: env
 	@test -n "$(NB)" || { echo "usage: make validate NB=notebooks/01_normalizing_inputs/normalizing_inputs.ipynb"; exit 2; }
 	@$(GRADE) validate $(NB)
+
+# ---------------------------------------------------------------- the course on a JupyterHub (grading/HUB.md)
+# sudo make hub HUB_INSTRUCTOR=instructor HUB_STUDENTS="alovelace bhopper" [HUB_PREFIX=/srv/dl-opt-setup]
+#     [HUB_IP=0.0.0.0] [HUB_PORT=8000] [CREATE_ACCOUNTS=1]: installs (python -m hub install) and starts the Hub.
+HUB_PREFIX ?= /srv/dl-opt-setup
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+hub: env sandbox
+	@test -n "$(HUB_INSTRUCTOR)" || { echo 'usage: sudo make hub HUB_INSTRUCTOR=name HUB_STUDENTS="name ..." [CREATE_ACCOUNTS=1]'; exit 2; }
+	@PY=$(PY); $$PY -m hub --prefix $(HUB_PREFIX) install --instructor $(HUB_INSTRUCTOR) \
+		$(call EACH,--student,$(HUB_STUDENTS)) --ip $(HUB_IP) --port $(HUB_PORT) \
+		$(if $(CREATE_ACCOUNTS),--create-accounts) && exec $$PY -m hub --prefix $(HUB_PREFIX) start

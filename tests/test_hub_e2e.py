@@ -1,0 +1,371 @@
+"""The course on a real JupyterHub, end to end, with real Unix accounts (grading/HUB.md).
+
+The set-up (as root; it fails, never skips, when it cannot) installs what the Hub needs with
+``python -m hub install``: the users' environment from PyPI (cached between runs in
+``/var/cache/dl-opt-setup-hub/env``, rebuilt when a pin changes), configurable-http-proxy from
+npm, the role configs, nbgrader's exchange, and three accounts created with ``useradd`` (one
+instructor, two students; random names, removed afterwards). The instructor's clone of the
+repository (grading/, helpers/ with the reference, hub/) and a toy assignment live in the
+instructor's home (mode 0700). The Hub runs on 127.0.0.1 with its real proxy and local process
+spawner; students are driven through the Hub's REST API and their own servers' APIs (contents,
+nbgrader's assignment list and validate), the instructor's steps run as the instructor's account.
+
+Asserted: the Assignments tab's data before fetch, after submit and after feedback; the release
+notebook and the student edition of ``helpers`` in the student's kernel; validate (clean for
+the correct student, the failing test named for the other); the exact grades (5/5 and 3/5) in
+the sandboxed autograde report and grades.csv; each student's own feedback through the exchange;
+no instructor UI on students' servers (formgrader 404, its JupyterLab plugins disabled) but on
+the instructor's; and, as the real users, that a student cannot read the other's home, the
+exchange's inbound folder or feedback folder listings, the instructor's course, reference or
+gradebook, nor reach the other's server with their own token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import grading_support as gs
+import nbformat
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+ENV_CACHE = Path(os.environ.get("COURSE_HUB_TEST_ENV", "/var/cache/dl-opt-setup-hub/env"))
+COURSE_ID = "dl-opt-setup"
+A = "00_toy"
+WRONG = "def square_again(x):\n    \"\"\"x squared.\"\"\"\n    return x * 2\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as(user: str, *cmd, check=False, env=None, cwd=None, timeout=600) -> subprocess.CompletedProcess:
+    """Run ``cmd`` as the Unix account ``user`` (runuser), with a clean environment."""
+    home = pwd.getpwnam(user).pw_dir
+    base = {"HOME": home, "USER": user, "LOGNAME": user, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    full = ["runuser", "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in {**base, **(env or {})}.items()],
+            *map(str, cmd)]
+    done = subprocess.run(full, capture_output=True, text=True, cwd=cwd or home, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{user}$ {' '.join(map(str, cmd))} -> {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def _kill_user_processes(user: str) -> None:
+    """Stop what the Hub started for ``user`` (their servers and kernels), by process id."""
+    uid = pwd.getpwnam(user).pw_uid
+    for _ in range(2):
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if proc.stat().st_uid == uid:
+                        os.kill(int(proc.name), signal.SIGKILL)
+        time.sleep(0.5)
+
+
+class Hub:
+    """A running Hub and what the test needs to talk to it."""
+
+    def __init__(self, url, token, prefix, instructor, students, clone, proc):
+        self.url, self.token, self.prefix = url, token, Path(prefix)
+        self.instructor, self.students, self.clone, self.proc = instructor, students, Path(clone), proc
+        self.tokens: dict[str, str] = {}
+        #: the users' environment (the course's pins): the instructor's course tools run in it too
+        self.python = Path(json.loads((self.prefix / "etc" / "hub.json").read_text())["env"]) / "bin" / "python"
+
+    def api(self, method, path, **kw):
+        r = requests.request(method, f"{self.url}/hub/api/{path}", headers={"Authorization": f"token {self.token}"},
+                             timeout=60, **kw)
+        assert r.status_code < 400, f"{method} {path}: {r.status_code} {r.text[:500]}\n{self.log()[-3000:]}"
+        return r.json() if r.text else None
+
+    def start_server(self, user: str) -> str:
+        """Start ``user``'s server through the REST API; returns a token of that user."""
+        self.api("POST", f"users/{user}/server")
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            server = self.api("GET", f"users/{user}").get("servers", {}).get("")
+            if server and server.get("ready"):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"{user}'s server did not start:\n{self.log()[-3000:]}")
+        self.tokens[user] = self.api("POST", f"users/{user}/tokens", json={"note": "hub e2e test",
+                                                                           "expires_in": 3600})["token"]
+        return self.tokens[user]
+
+    def user(self, method, user, path, *, as_user=None, **kw) -> requests.Response:
+        """A request to ``user``'s server, authenticated as ``as_user`` (default: ``user``)."""
+        token = self.tokens[as_user or user]
+        return requests.request(method, f"{self.url}/user/{user}/{path}", timeout=300,
+                                headers={"Authorization": f"token {token}"}, allow_redirects=False, **kw)
+
+    def ok(self, method, user, path, **kw):
+        r = self.user(method, user, path, **kw)
+        assert r.status_code < 300, f"{user}: {method} {path}: {r.status_code} {r.text[:1000]}\n{self.log()[-2000:]}"
+        return r.json() if r.text else None
+
+    def log(self) -> str:
+        path = self.prefix / "hub.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def instructor_run(self, *args, check=True) -> subprocess.CompletedProcess:
+        """``python -m <args>`` as the instructor, in their clone (the course's environment's Python)."""
+        env = {"COURSE_HUB_PREFIX": str(self.prefix), "COURSE_CELL_TIMEOUT": "60",
+               "COURSE_CHECK_MODULES": str(self.clone / "source" / A / "toycheck.py"),
+               "OPENBLAS_NUM_THREADS": "1"}
+        return _as(self.instructor, self.python, "-m", *args, check=check, env=env, cwd=self.clone)
+
+    def course(self, *args, check=True):
+        return self.instructor_run("grading.course", "--root", self.clone / "term", "--source",
+                                   self.clone / "source", *args, check=check)
+
+    def hub_step(self, *args, check=True):
+        return self.instructor_run("hub", args[0], "--root", self.clone / "term", "--source",
+                                   self.clone / "source", *args[1:], check=check)
+
+
+def _instructor_clone(home: Path, owner: str) -> Path:
+    """The instructor's clone of the repository (the parts grading needs) and a toy assignment source."""
+    clone = home / "course"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "release", "submitted", "autograded", "feedback",
+                                    "bundle", "logs", ".student_helpers", "gradebook.db", "returned", "versions",
+                                    "exports", "downloaded", "withdrawn")
+    for part in ("grading", "helpers", "hub"):
+        shutil.copytree(REPO / part, clone / part, ignore=ignore)
+    for name in ("constraints.txt", "pyproject.toml", "environment.yml"):
+        shutil.copy(REPO / name, clone / name)
+    gs.make_toy_source(clone / "source", A)
+    # the formgrader in the instructor's server reads the course's configuration (grading/HUB.md)
+    (home / ".jupyter").mkdir(exist_ok=True)
+    (home / ".jupyter" / "nbgrader_config.py").write_text(
+        "import os\n"
+        f"os.environ.setdefault('COURSE_ROOT', {str(clone / 'term')!r})\n"
+        f"os.environ.setdefault('COURSE_SOURCE', {str(clone / 'source')!r})\n"
+        f"load_subconfig({str(clone / 'grading' / 'nbgrader_config.py')!r})  # noqa: F821\n")
+    subprocess.run(["chown", "-R", f"{owner}:{owner}", str(home / ".jupyter")], check=True)
+    subprocess.run(["chown", "-R", f"{owner}:{owner}", str(clone)], check=True)
+    return clone
+
+
+@pytest.fixture(scope="module")
+def hub():
+    if os.geteuid() != 0:
+        pytest.fail("the JupyterHub test needs root: it creates Unix accounts (useradd) and the Hub spawns each "
+                    "user's server as that user. Run `make test` as root (CI does).")
+    for tool in ("useradd", "userdel", "runuser", "npm", "node", "bwrap"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"the JupyterHub test needs `{tool}` (Node.js/npm: apt-get install nodejs npm; "
+                        "bwrap: make sandbox)")
+    tag = secrets.token_hex(3)
+    instructor, students = f"dlo{tag}i", [f"dlo{tag}a", f"dlo{tag}b"]
+    prefix = Path(tempfile.mkdtemp(prefix="course-hub-"))
+    port = _free_port()
+    token = secrets.token_hex(24)
+    proc = None
+    try:
+        install = subprocess.run(
+            [PY, "-m", "hub", "--prefix", prefix, "install", "--course-id", COURSE_ID, "--instructor", instructor,
+             *[a for s in students for a in ("--student", s)], "--env", ENV_CACHE, "--create-accounts",
+             "--port", str(port), "--hub-port", str(_free_port()), "--proxy-api-port", str(_free_port())],
+            cwd=REPO, capture_output=True, text=True, timeout=900)
+        if install.returncode != 0:
+            pytest.fail(f"python -m hub install failed:\n{install.stdout}\n{install.stderr}")
+        clone = _instructor_clone(Path(pwd.getpwnam(instructor).pw_dir), instructor)
+        log = open(prefix / "hub.log", "w")
+        proc = subprocess.Popen([PY, "-m", "hub", "--prefix", str(prefix), "start"], cwd=REPO, stdout=log,
+                                stderr=subprocess.STDOUT, env={**os.environ, "COURSE_HUB_API_TOKEN": token},
+                                start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/hub/api/", timeout=5).status_code == 200:
+                    break
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"the Hub did not start:\n{(prefix / 'hub.log').read_text()[-4000:]}")
+            time.sleep(0.5)
+        yield Hub(url, token, prefix, instructor, students, clone, proc)
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the Hub stops the users' servers and its proxy
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for user in (instructor, *students):
+            with contextlib.suppress(KeyError):
+                _kill_user_processes(user)
+                subprocess.run(["userdel", "--remove", user], capture_output=True)
+        if (prefix / "hub.log").exists():  # kept for a look after a failure
+            shutil.copy(prefix / "hub.log", Path(tempfile.gettempdir()) / "course-hub-e2e-last.log")
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def _assignments(hub: Hub, user: str) -> dict:
+    listing = hub.ok("GET", user, f"assignments?course_id={COURSE_ID}")
+    assert listing["success"], listing
+    return {a["assignment_id"]: a for a in listing["value"]}
+
+
+def _page_config(hub: Hub, user: str) -> dict:
+    r = hub.user("GET", user, "lab")
+    assert r.status_code == 200, r.status_code
+    m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', r.text, re.S)
+    assert m, r.text[:500]
+    return json.loads(m.group(1))
+
+
+def test_course_on_jupyterhub(hub: Hub):
+    t0 = time.time()
+    inst, (good, partial) = hub.instructor, hub.students
+    exchange = hub.prefix / "exchange" / COURSE_ID
+
+    # ---- the instructor releases to the exchange (course release + helpers published + nbgrader release)
+    out = hub.hub_step("release", A).stdout
+    assert f"released {A} to the exchange" in out, out
+    published = hub.prefix / "share" / "student_helpers" / "helpers"
+    assert (published / "checks" / "core.py").is_file() and not (published / "_reference").exists()
+    assert (exchange / "outbound" / A / "toy.ipynb").is_file()
+    assert oct((exchange / "inbound").stat().st_mode & 0o777) == "0o733"
+
+    for user in (inst, good, partial):
+        hub.start_server(user)
+
+    # ---- no instructor UI for students; the instructor has it
+    for student in (good, partial):
+        disabled = _page_config(hub, student).get("disabledExtensions", [])
+        disabled = disabled if isinstance(disabled, list) else [k for k, v in disabled.items() if v]
+        for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                       "@jupyter/nbgrader:course-list"):
+            assert plugin in disabled, (student, disabled)
+        assert "@jupyter/nbgrader:assignment-list" not in disabled
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled
+        assert hub.user("GET", student, "formgrader").status_code == 404
+        assert hub.user("GET", student, "formgrader/api/assignments").status_code == 404
+    instructor_disabled = _page_config(hub, inst).get("disabledExtensions", [])
+    assert not any("nbgrader" in str(k) for k in instructor_disabled), instructor_disabled
+    r = hub.user("GET", inst, "formgrader")
+    assert r.status_code in (200, 302) and "formgrader" in r.headers.get("Location", "formgrader"), r.status_code
+    assert A in json.dumps(hub.ok("GET", inst, "formgrader/api/assignments"))  # the course, from the gradebook
+
+    # ---- students: the Assignments tab lists the release; fetch; solve; validate; submit
+    source = nbformat.read(hub.clone / "source" / A / "toy.ipynb", as_version=4)
+    for student in (good, partial):
+        listing = _assignments(hub, student)
+        assert listing[A]["status"] == "released", listing
+        fetched = hub.ok("POST", student, "assignments/fetch", json={"course_id": COURSE_ID, "assignment_id": A})
+        assert any(a["assignment_id"] == A and a["status"] == "fetched" for a in fetched["value"]), fetched
+        release = hub.ok("GET", student, f"api/contents/{A}/toy.ipynb")["content"]
+        text = json.dumps(release)
+        assert "raise NotImplementedError" in text and "BEGIN HIDDEN TESTS" not in text and "grade_hidden(" not in text
+        assert hub.ok("GET", student, f"api/contents/{A}/toycheck.py")["type"] == "file"
+        release_nb = nbformat.from_dict(release)
+        if student == good:
+            solved = gs.with_solutions(release_nb, source)
+        else:
+            solved = gs.with_solutions(release_nb, source,
+                                       replace=lambda g, code: WRONG if "square_again" in code else code)
+        hub.ok("PUT", student, f"api/contents/{A}/toy.ipynb",
+               json={"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(solved))})
+        owner = pwd.getpwuid((Path(pwd.getpwnam(student).pw_dir) / A / "toy.ipynb").stat().st_uid).pw_name
+        assert owner == student  # written by the student's own server, as the student
+        checked = hub.ok("POST", student, "assignments/validate", json={"path": f"{A}/toy.ipynb"})
+        assert checked["success"], checked
+        result = checked["value"]
+        if student == good:
+            assert not result.get("failed") and not result.get("changed"), result
+        else:
+            failed = json.dumps(result.get("failed"))
+            assert "expected [[9], [1]]" in failed and len(result["failed"]) == 1, result
+        submitted = hub.ok("POST", student, "assignments/submit", json={"course_id": COURSE_ID, "assignment_id": A})
+        assert submitted.get("success", True), submitted
+        assert _assignments(hub, student)[A]["status"] == "submitted"
+
+    # the students' kernels import the student edition published by the instructor (no reference)
+    probe = ("import helpers, helpers.checks, importlib.util as u; print(helpers.__file__); "
+             "print(u.find_spec('helpers._reference') is None)")
+    env = {"PYTHONPATH": str(hub.prefix / "share" / "student_helpers")}
+    seen = _as(good, hub.python, "-c", probe, env=env, check=True).stdout.split()
+    assert seen == [str(published / "__init__.py"), "True"], seen
+
+    # ---- the instructor collects, autogrades (sandboxed), returns feedback through the exchange
+    out = hub.hub_step("collect", A).stdout
+    assert f"collected {A}: 2 submission(s)" in out, out
+    graded = hub.course("autograde", "--jobs", "1")
+    report = json.loads((hub.clone / "term" / "logs" / "autograde-report.json").read_text())
+    scores = {e["student"]: e for e in report}
+    assert all(e["success"] and e["sandboxed"] for e in report), graded.stdout
+    assert "5/5" in scores[good]["score"] and "3/5" in scores[partial]["score"], graded.stdout
+    assert scores[partial]["cells"] and all("ex2" in c for c in scores[partial]["cells"]), scores[partial]
+    hub.course("grades")
+    with open(hub.clone / "term" / "grades.csv", newline="") as fh:
+        rows = {r["student"] if "student" in r else r[next(iter(r))]: r for r in csv.DictReader(fh)}
+    assert float(rows[good][A]) == 5.0 and float(rows[partial][A]) == 3.0, rows
+    out = hub.hub_step("return", A).stdout
+    assert f"feedback of {A} released to the exchange" in out, out
+
+    # ---- each student fetches and sees their own feedback
+    for student, score in ((good, "5.0 / 5.0"), (partial, "3.0 / 5.0")):
+        listing = hub.ok("POST", student, "assignments/fetch_feedback",
+                         json={"course_id": COURSE_ID, "assignment_id": A})
+        entry = next(a for a in listing["value"] if a["assignment_id"] == A and "submissions" in a)
+        latest = entry["submissions"][-1]
+        assert latest["has_local_feedback"] and not latest["feedback_updated"], entry
+        feedback_dir = latest["local_feedback_path"]
+        assert feedback_dir.startswith(f"{A}/feedback/"), feedback_dir
+        page = hub.ok("GET", student, f"api/contents/{quote(feedback_dir)}/toy.html")
+        html = page["content"]
+        assert re.search(rf"Score:\s*{re.escape(score)}", html), html[:2000]
+        assert "grade_hidden(" not in html and str(hub.clone) not in html
+
+    # ---- isolation, as the real users
+    s1_home, inst_home = Path(pwd.getpwnam(good).pw_dir), Path(pwd.getpwnam(inst).pw_dir)
+    inbound = sorted(p.name for p in (exchange / "inbound").iterdir())
+    assert len(inbound) == 2 and all(re.fullmatch(r"[a-z0-9]+\+00_toy\+[^+]+\+[A-Za-z0-9_-]{12}", n)
+                                     for n in inbound), inbound
+    denied = {
+        "the other student's notebook": ["cat", s1_home / A / "toy.ipynb"],
+        "the other student's home": ["ls", s1_home],
+        "the other student's nbgrader cache": ["ls", s1_home / ".local/share/jupyter/nbgrader_cache"],
+        "the exchange's inbound listing": ["ls", exchange / "inbound"],
+        "the exchange's feedback listing": ["ls", exchange / "feedback"],
+        "the instructor's home": ["ls", inst_home],
+        "the instructor's reference": ["cat", hub.clone / "helpers" / "_reference" / "__init__.py"],
+        "the instructor's source notebook": ["cat", hub.clone / "source" / A / "toy.ipynb"],
+        "the gradebook": ["cat", hub.clone / "term" / "gradebook.db"],
+        "the collected submissions": ["ls", hub.clone / "term" / "submitted"],
+    }
+    for what, cmd in denied.items():
+        done = _as(partial, *cmd)
+        assert done.returncode != 0 and "Permission denied" in done.stderr, (what, done.stdout[:300], done.stderr)
+    # ... nor reach the other's server with their own token
+    for path in ("api/contents", f"api/contents/{A}/toy.ipynb", f"assignments?course_id={COURSE_ID}"):
+        assert hub.user("GET", good, path, as_user=partial).status_code == 403
+    # a student may not start or read another's server through the Hub's API either
+    r = requests.get(f"{hub.url}/hub/api/users/{good}", headers={"Authorization": f"token {hub.tokens[partial]}"},
+                     timeout=30)
+    assert r.status_code == 404 or r.status_code == 403, r.status_code
+    print(f"hub end-to-end: {time.time() - t0:.0f} s after the Hub started")
