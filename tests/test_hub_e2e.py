@@ -8,7 +8,9 @@ instructor, two students; random names, removed afterwards). The instructor's cl
 repository (grading/, helpers/ with the reference, hub/) and a toy assignment live in the
 instructor's home (mode 0700). The Hub runs on 127.0.0.1 with its real proxy and local process
 spawner; students are driven through the Hub's REST API and their own servers' APIs (contents,
-nbgrader's assignment list and validate), the instructor's steps run as the instructor's account.
+nbgrader's assignment list and validate), the instructor's steps run as the instructor's account;
+one student also logs in through the Hub's login page (PAM) in headless Chromium and opens the
+Assignments tab (screenshots before and after feedback in tests/artifacts/hub/).
 
 Asserted: the Assignments tab's data before fetch, after submit and after feedback; the release
 notebook and the student edition of ``helpers`` in the student's kernel; validate (clean for
@@ -238,6 +240,38 @@ def _page_config(hub: Hub, user: str) -> dict:
     return json.loads(m.group(1))
 
 
+SHOTS = REPO / "tests" / "artifacts" / "hub"
+
+
+def _assignments_tab(hub: Hub, user: str, password: str, shot: str, expect: str) -> str:
+    """Log in through the Hub's login page (PAM) in headless Chromium, open Nbgrader > Assignment List,
+    wait for ``expect`` and save a screenshot (tests/artifacts/hub/, git-ignored); returns the page's menus."""
+    import student_env as se
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        browser = pw.chromium.launch_persistent_context(profile, executable_path=se.ensure_chromium(), headless=True,
+                                                        args=se.CHROMIUM_ARGS, viewport={"width": 1300, "height": 800})
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("#username_input", user)
+            page.fill("#password_input", password)
+            page.click("#login_submit")
+            page.wait_for_url(re.compile(rf".*/user/{user}/lab.*"))
+            page.locator(".lm-MenuBar-item", has_text="Nbgrader").first.click()
+            items = page.locator(".lm-Menu-item:visible").all_inner_texts()
+            page.locator(".lm-Menu-item", has_text="Assignment List").first.click()
+            page.wait_for_selector(f"text={expect}")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SHOTS / shot))
+            return " | ".join(i.strip() for i in items)
+        finally:
+            browser.close()
+
+
 def test_course_on_jupyterhub(hub: Hub):
     t0 = time.time()
     inst, (good, partial) = hub.instructor, hub.students
@@ -304,6 +338,12 @@ def test_course_on_jupyterhub(hub: Hub):
         assert submitted.get("success", True), submitted
         assert _assignments(hub, student)[A]["status"] == "submitted"
 
+    # the student's Assignments tab in a real browser, after a PAM login with their Unix password
+    password = secrets.token_urlsafe(12)
+    subprocess.run(["chpasswd"], input=f"{good}:{password}\n", text=True, check=True)
+    menu = _assignments_tab(hub, good, password, "1-assignments-submitted.png", "Submitted assignments")
+    assert "Assignment List" in menu and not any(w in menu for w in ("Formgrader", "Course List", "Create")), menu
+
     # the students' kernels import the student edition published by the instructor (no reference)
     probe = ("import helpers, helpers.checks, importlib.util as u; print(helpers.__file__); "
              "print(u.find_spec('helpers._reference') is None)")
@@ -340,6 +380,8 @@ def test_course_on_jupyterhub(hub: Hub):
         html = page["content"]
         assert re.search(rf"Score:\s*{re.escape(score)}", html), html[:2000]
         assert "grade_hidden(" not in html and str(hub.clone) not in html
+
+    _assignments_tab(hub, good, password, "2-assignments-feedback.png", "view feedback")
 
     # ---- isolation, as the real users
     s1_home, inst_home = Path(pwd.getpwnam(good).pw_dir), Path(pwd.getpwnam(inst).pw_dir)
