@@ -26,6 +26,7 @@ PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 #: nbgrader's JupyterLab plugins and server extensions that are the instructor's UI.
 INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                           "@jupyter/nbgrader:course-list")
+ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
 STUDENT_SERVER_EXTENSIONS = ("nbgrader.server_extensions.assignment_list",
                              "nbgrader.server_extensions.validate_assignment")
@@ -167,7 +168,9 @@ def write_role_configs(settings: HubSettings) -> None:
             **{e: not student for e in INSTRUCTOR_SERVER_EXTENSIONS},
             **dict.fromkeys(STUDENT_SERVER_EXTENSIONS, True)}}}
         (d / "jupyter_server_config.json").write_text(json.dumps(server, indent=1) + "\n")
-        page = {"disabledExtensions": {p: True for p in INSTRUCTOR_LAB_PLUGINS} if student else {}}
+        # the "official Jupyter news?" prompt covers the notebook's corner for every new user
+        page = {"disabledExtensions": {ANNOUNCEMENTS: True,
+                                       **({p: True for p in INSTRUCTOR_LAB_PLUGINS} if student else {})}}
         (d / "labconfig" / "page_config.json").write_text(json.dumps(page, indent=1) + "\n")
         for path in [d, *d.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
