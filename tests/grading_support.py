@@ -34,8 +34,29 @@ core.register(core.Check(
     expected=lambda inputs: inputs["x"] ** 2,
     compare=lambda ans, exp, inputs: core.compare_arrays(ans, exp, name="the result"),
     decode=core.decode_array,
+    sizes={"n": (2, 6)},  # what a per-student variant may change (besides the seed)
 ))
 '''
+
+
+def register_toy_check() -> None:
+    """Register ``toy.square`` in this process, as the module ``toycheck``.
+
+    Under that name the grader's ``VerifyHiddenTests`` (which loads ``toycheck.py`` of a toy
+    course unless ``toycheck`` is already imported) does not register the check a second time
+    when a test grades in-process after another test registered it.
+    """
+    import importlib.util
+    import types
+
+    from helpers.checks import core
+
+    if "toycheck" in sys.modules or "toy.square" in core._REGISTRY:
+        return
+    module = types.ModuleType("toycheck")
+    module.__spec__ = importlib.util.spec_from_loader("toycheck", loader=None)
+    exec(compile(TOY_CHECK, "toycheck.py", "exec"), module.__dict__)
+    sys.modules["toycheck"] = module
 
 
 def _toy_cells(fn: str, check: str, points: int, k: int):

@@ -527,10 +527,7 @@ def _called_functions(source: str) -> list[str]:
 
 def register_toy_check() -> None:
     """Register ``toy.square`` in this process (to build correct toy payloads)."""
-    from helpers.checks import core
-
-    if "toy.square" not in core._REGISTRY:
-        exec(gs.TOY_CHECK, {})
+    gs.register_toy_check()
 
 
 # ============================================================================ read the answer
