@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,10 +28,11 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from . import books, cgroups, gradebook
+from . import books, cgroups, gradebook, variants
 from . import sandbox as sandboxing
 from .execute import BUDGET, KERNEL_DIED
 from .paths import REPO, Course
+from .verify import MATCHES
 from .worker import grade_pairs
 
 
@@ -156,6 +158,8 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         raise FileNotFoundError(f"no gradebook at {course.db}: run the release step first")
     if not (course.student_helpers / "helpers" / "__init__.py").is_file():
         raise FileNotFoundError(f"no student edition of helpers in {course.student_helpers}: run the release step")
+    if variants.varying(course.settings()):
+        variants.read_secret(course.settings())  # a missing secret stops here, not in every worker
     gradebook.ensure_course_row(course.db_url)  # before shards or other machines race to create it
     known = expected_notebooks(course)
     if not known:
@@ -184,7 +188,8 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         entry["sandboxed"] = sandbox
         if not sandbox:
             entry["problems"].append(UNSANDBOXED)
-        if any(MISFILED in p for p in entry["problems"]):
+        entry["variant_matches"] = _variant_matches(entry["problems"])
+        if any(MISFILED in p for p in entry["problems"]) or entry["variant_matches"]:
             books.flag_review(course, *key)  # a 0 for another assignment's notebook is not a grade
             entry["review"] = True
         entry["score"] = books.score_line(course, *key)
@@ -203,6 +208,8 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
     kept = runs / name.replace("autograde-report", f"autograde-{stamp}-{os.getpid()}")
     kept.write_text(json.dumps(report, indent=1))
     (logs / name).write_text(json.dumps(report, indent=1))
+    collusion = variants.write_collusion(course, report)
+    pairs_found = sum(len(e.get("variant_matches", {})) for e in report)
     for entry in report:
         status = "ok" if entry["success"] else f"FAILED: {entry.get('error')}"
         status = f"{status}, {entry['score']}" if entry.get("score") else status
@@ -212,7 +219,19 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         log(f"{entry['student']} / {entry['assignment']}: {status}")
         for line in entry["problems"] + entry["cells"]:
             log(f"    {line}")
+    if pairs_found:
+        log(f"variants: {pairs_found} submission(s) answered a classmate's variant (flagged for review): {collusion}")
     return {"report": report, "failed": [e for e in report if not e["success"]]}
+
+
+def _variant_matches(problems: list[str]) -> dict[str, list[str]]:
+    """``{classmate: [cells]}`` from the ``answers match the variant of student X (cells ...)`` notes."""
+    found: dict[str, list[str]] = {}
+    for line in problems:
+        m = re.match(re.escape(MATCHES) + r"(\S+) \(cells (.*)\)$", line)
+        if m:
+            found.setdefault(m.group(1), []).extend(c.strip() for c in m.group(2).split(","))
+    return found
 
 
 MISFILED = "looks like a notebook of"

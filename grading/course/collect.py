@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -33,6 +33,9 @@ from .errors import CourseError
 from .gradebook import cell_checksums
 from .paths import Course
 from .settings import Settings
+
+TOKEN_FILE = "variant-token.json"  # helpers.variants.TOKEN_FILE (collect needs no helpers)
+MAX_TOKEN_BYTES = 4096
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_MEMBERS = 2000
@@ -52,6 +55,9 @@ class HandIn:
     when: dt.datetime
     source: str
     lms: dict
+    #: ``variant-token.json`` files of the hand-in by the name of their folder (an assignment's):
+    #: kept with that assignment's notebook, never believed (per-student variants, variants.py)
+    tokens: dict = field(default_factory=dict)
 
 
 def _catalog(course: Course):
@@ -147,6 +153,7 @@ def _entries(inbox: Path, settings: Settings, problems: list[str]):
 def _hand_in(name: str, path: Path, lms_time, origin: lms.Origin, settings: Settings, problems: list[str]):
     """The notebooks of one entry and its submission time."""
     files: list[tuple[str, bytes]] = []
+    tokens: dict[str, bytes] = {}
     stamp_text = None
     label = name
     if path.is_dir():
@@ -156,6 +163,8 @@ def _hand_in(name: str, path: Path, lms_time, origin: lms.Origin, settings: Sett
                     files.append((p.name, p.read_bytes()))
                 elif p.name == TIMESTAMP:
                     stamp_text = p.read_text(errors="replace")
+                elif p.name == TOKEN_FILE and p.stat().st_size <= MAX_TOKEN_BYTES:
+                    tokens[p.parent.name] = p.read_bytes()
     elif path.suffix == ".ipynb":
         files.append((origin.file or path.name, path.read_bytes()))
     elif path.suffix == ".zip":
@@ -164,6 +173,8 @@ def _hand_in(name: str, path: Path, lms_time, origin: lms.Origin, settings: Sett
                 files.append((Path(member).name, data))
             elif Path(member).name == TIMESTAMP:
                 stamp_text = data.decode("utf-8", "replace")
+            elif Path(member).name == TOKEN_FILE and len(data) <= MAX_TOKEN_BYTES:
+                tokens[Path(member).parent.name] = data
     else:
         problems.append(f"{label}: not a .zip, .ipynb or folder; skipped")
         return None
@@ -183,7 +194,7 @@ def _hand_in(name: str, path: Path, lms_time, origin: lms.Origin, settings: Sett
     if not files:
         problems.append(f"{label}: no notebook found")
         return None
-    return HandIn(origin.student, name, files, when, source, {"lms": origin.lms, **origin.info})
+    return HandIn(origin.student, name, files, when, source, {"lms": origin.lms, **origin.info}, tokens)
 
 
 def collect(course: Course, inbox: Path, *, assignment: str | None = None, lms_name: str | None = None,
@@ -269,6 +280,8 @@ def _file(hand_in: HandIn, names, sums, only: str | None, groups: dict, problems
             continue
         group["files"][name] = data
         group["origins"].append(hand_in.origin)
+        if target[0] in hand_in.tokens:  # the token handed in beside this assignment's notebook
+            group["files"][TOKEN_FILE] = hand_in.tokens[target[0]]
 
 
 def _canvas_stem(filename: str) -> str:

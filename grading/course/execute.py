@@ -25,7 +25,9 @@ nbgrader's own behaviour, and what this adds:
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
@@ -35,13 +37,26 @@ from nbgrader.preprocessors import Execute
 from traitlets import Enum, Integer
 
 from .restore import TAG
-from .sandbox import SandboxKernelManager
+from .sandbox import KERNEL_VARIANT_ENV, SandboxKernelManager
 
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "CellNotRun"
 BUDGET = "NotebookTimeBudget"
 TRUNCATED = "\n[output truncated by the grader: this cell printed more than {} bytes]\n"
 NB_TRUNCATED = "\n[output dropped by the grader: the notebook's outputs passed {}]\n"
+
+
+def _kernel_variant(resources) -> None:
+    """Tell the sandbox this submission's variant setting (``variants.for_submission``), from its student id."""
+    from . import variants
+    from .paths import GRADING
+
+    os.environ.pop(KERNEL_VARIANT_ENV, None)
+    info = resources.get("nbgrader", {}) if isinstance(resources, dict) else {}
+    if info.get("student") and info.get("assignment"):
+        root = Path(os.environ.get("COURSE_ROOT") or GRADING)
+        setting, _variant, _others = variants.for_submission(root, info["student"], info["assignment"])
+        os.environ[KERNEL_VARIANT_ENV] = setting
 
 
 def _size(out) -> int:
@@ -101,9 +116,11 @@ class GuardedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
         # the sandbox replaces the kernel command; python3 always exists, whatever the notebook names
         self.kernel_name = "python3"
+        _kernel_variant(resources)
         try:
             return super().preprocess(nb, resources, km)
         finally:
+            os.environ.pop(KERNEL_VARIANT_ENV, None)
             self.timeout = self._cell_timeout
             if self._stray:
                 self.log.warning("%s a hidden-test record outside a test cell was dropped (cells %s): answers are "

@@ -2,8 +2,9 @@
 
 Shipped to students in their bundle, next to ``notebooks/``. The zip holds every notebook
 of ``notebooks/`` (``.ipynb`` files only, their names unchanged, in one folder per
-assignment), which is what the instructor's ``collect`` step reads: one zip per student,
-named by the student id. Save your notebooks in JupyterLab first.
+assignment; with per-student variants, each folder's ``variant-token.json`` too), which is
+what the instructor's ``collect`` step reads: one zip per student, named by the student id.
+Save your notebooks in JupyterLab first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 #: The student ids ``collect`` accepts (tests/test_student_bundle.py checks it against collect).
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 HERE = Path(__file__).resolve().parent
+TOKEN_FILE = "variant-token.json"
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -31,6 +33,9 @@ def make_zip(folder: Path, student_id: str, out: Path) -> tuple[Path, list[Path]
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for nb in found:
             zf.write(nb, f"{student_id}/{nb.parent.name}/{nb.name}")
+        for token in sorted({nb.parent / TOKEN_FILE for nb in found}):
+            if token.is_file():  # per-student variants: the variant this hand-in was made on
+                zf.write(token, f"{student_id}/{token.parent.name}/{TOKEN_FILE}")
     return target, found
 
 

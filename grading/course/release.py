@@ -163,7 +163,13 @@ def release(course: Course, assignments: list[str] | None = None, *, log=print) 
                                f"{result.get('log', '')}")
         log(f"released {name}")
     gradebook.ensure_course_row(course.db_url)
-    return build_bundle(course, known)
+    bundle = build_bundle(course, known)
+    from .variants import write_tokens
+
+    tokens = write_tokens(course)  # per-student variants: one token zip per student (never in the bundle)
+    if tokens is not None:
+        log(f"variant tokens: {tokens}/<student>.zip (hand each student their own)")
+    return bundle
 
 
 def build_bundle(course: Course, assignments: list[str]) -> Path:

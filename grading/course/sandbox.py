@@ -44,6 +44,9 @@ LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
 STUDENT_HELPERS_ENV = "COURSE_STUDENT_HELPERS"
 #: ``1``: run kernels without the sandbox (unsafe; trusted tests only).
 NO_SANDBOX_ENV = "COURSE_NO_SANDBOX"
+#: The grader's variant setting for the submission being executed (``execute._kernel_variant``);
+#: the kernel sees it as ``COURSE_VARIANT`` (``helpers.variants``).
+KERNEL_VARIANT_ENV = "COURSE_GRADER_VARIANT"
 #: Path of the ``bwrap`` executable (default: found on ``PATH``).
 BWRAP_ENV = "COURSE_BWRAP"
 INSTALL = "sudo apt-get install bubblewrap"
@@ -211,6 +214,8 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
            "COURSE_KERNEL_FIGURES": figures}
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
+    if os.environ.get(KERNEL_VARIANT_ENV):  # per-student variants: the grader's setting for this submission
+        env["COURSE_VARIANT"] = os.environ[KERNEL_VARIANT_ENV]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     if identity is not None:  # root: drop to the fresh uid, no capabilities left
@@ -325,6 +330,10 @@ class SandboxKernelManager(AsyncKernelManager):
             env[var] = "1"
         env["MPLBACKEND"] = "Agg"
         env["COURSE_KERNEL_FIGURES"] = figures
+        env.pop("COURSE_VARIANT", None)
+        env.pop("COURSE_VARIANTS", None)
+        if os.environ.get(KERNEL_VARIANT_ENV):
+            env["COURSE_VARIANT"] = os.environ[KERNEL_VARIANT_ENV]
         kw["env"] = env
         return [sys.executable, str(LAUNCHER), f"--helpers={student_helpers}", *Limits.from_env().launcher_args(),
                 *rest], kw

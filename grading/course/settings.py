@@ -77,6 +77,7 @@ class Assignment:
     title: str = ""
     lms_id: str = ""
     extensions: dict[str, float] = field(default_factory=dict)
+    variants: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Settings:
     late: LatePolicy = LatePolicy()
     assignments: dict[str, Assignment] = field(default_factory=dict)
     roster: tuple[Student, ...] = ()
+    #: The file holding the course secret of per-student variants (``grading/course/variants.py``).
+    variant_secret_file: Path | None = None
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -128,7 +131,7 @@ def parse(data: dict, path: Path | None = None) -> Settings:
     where = str(path or FILE_NAME)
     _only(data, {"course", "late", "assignments", "students"}, where, "")
     course = _table(data, "course", where)
-    _only(course, {"name", "timezone", "lms"}, where, "course.")
+    _only(course, {"name", "timezone", "lms", "variant_secret_file"}, where, "course.")
     timezone = _text(course, "timezone", where, "course.", "UTC")
     try:
         zoneinfo.ZoneInfo(timezone)
@@ -149,8 +152,18 @@ def parse(data: dict, path: Path | None = None) -> Settings:
     assignments = {}
     for name, table in _table(data, "assignments", where).items():
         assignments[name] = _assignment(settings, name, table, where, seen)
+    secret = _text(course, "variant_secret_file", where, "course.", "")
+    secret_file = None
+    if secret:
+        secret_file = Path(secret).expanduser()
+        if not secret_file.is_absolute() and path is not None:
+            secret_file = Path(path).parent / secret_file  # relative to course.toml
+    varying = sorted(n for n, a in assignments.items() if a.variants)
+    if varying and secret_file is None:
+        raise ConfigError(f"{where}: assignments.{varying[0]}.variants = true needs course.variant_secret_file "
+                          "(a file only you hold, e.g. \"variant-secret\"; grading/README.md, Per-student variants)")
     return Settings(path=path, name=settings.name, timezone=timezone, lms=lms, late=settings.late,
-                    assignments=assignments, roster=roster)
+                    assignments=assignments, roster=roster, variant_secret_file=secret_file)
 
 
 def _late(table: dict, where: str) -> LatePolicy:
@@ -193,7 +206,10 @@ def _assignment(settings: Settings, name: str, table, where: str, roster: set[st
     key = f"assignments.{name}."
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [assignments.{name}] must be a table (due = ..., title = ...)")
-    _only(table, {"due", "title", "lms_id", "extensions"}, where, key)
+    _only(table, {"due", "title", "lms_id", "extensions", "variants"}, where, key)
+    variants = table.get("variants", False)
+    if not isinstance(variants, bool):
+        raise ConfigError(f"{where}: {key}variants = {variants!r}; write true or false (no quotes)")
     due = table.get("due")
     if due is not None:
         if isinstance(due, dt.date) and not isinstance(due, dt.datetime):
@@ -208,7 +224,7 @@ def _assignment(settings: Settings, name: str, table, where: str, roster: set[st
             raise ConfigError(f"{where}: {key}extensions names {sid!r}, who is not on the roster ([[students]])")
         extensions[sid] = _number({sid: hours}, sid, where, f"{key}extensions.", 0.0, 0, 10**5)
     return Assignment(name=name, due=due, title=_text(table, "title", where, key, ""),
-                      lms_id=_ident(table, "lms_id", where, key), extensions=extensions)
+                      lms_id=_ident(table, "lms_id", where, key), extensions=extensions, variants=variants)
 
 
 # ------------------------------------------------------------------ small typed readers

@@ -17,6 +17,11 @@ not (they came from the student's kernel). For each grade cell that is not a sol
 
 Reference answers are computed once per hidden case per grader process
 (``helpers.checks.core._expected``); students' answers are never cached.
+
+Per-student variants (``variants.py``): the submitter's variant is derived from the student id
+of the submission (nbgrader's ``resources``), never from the notebook; records made on another
+roster student's variant are logged as ``[course] answers match the variant of student X``
+(the autograde report, ``logs/collusion.csv``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, List
 
 HIDDEN_FAILURE = "HiddenTestFailure"
+TAG = "[course]"
+#: The report line of a submission answered on a classmate's variant (followed by the id).
+MATCHES = "answers match the variant of student "
 
 
 class VerifyHiddenTests(NbGraderPreprocessor):
@@ -38,6 +46,7 @@ class VerifyHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         import importlib.util
+        import os
         import sys
         from pathlib import Path
 
@@ -48,7 +57,18 @@ class VerifyHiddenTests(NbGraderPreprocessor):
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
                 spec.loader.exec_module(module)
-        return super().preprocess(nb, resources)
+        from . import variants
+        from .paths import GRADING
+
+        info = resources.get("nbgrader", {}) if isinstance(resources, dict) else {}
+        self._variant, self._classmates, self._matches = None, {}, {}
+        if info.get("student") and info.get("assignment"):
+            root = Path(os.environ.get("COURSE_ROOT") or GRADING)
+            _, self._variant, self._classmates = variants.for_submission(root, info["student"], info["assignment"])
+        nb, resources = super().preprocess(nb, resources)
+        for other, cells in sorted(self._matches.items()):
+            self.log.warning("%s %s%s (cells %s)", TAG, MATCHES, other, ", ".join(sorted(cells)))
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
@@ -57,7 +77,10 @@ class VerifyHiddenTests(NbGraderPreprocessor):
 
         outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error" or o.get("ename")]
         try:
-            verdict = verify_cell(cell.source, outputs)
+            verdict = verify_cell(cell.source, outputs, variant=getattr(self, "_variant", None),
+                                  classmates=getattr(self, "_classmates", None))
+            for other in getattr(verdict, "matches", []):
+                self._matches.setdefault(other, set()).add(cell.metadata.nbgrader.get("grade_id"))
             message = None if verdict is None else verdict.message
             passed = None if verdict is None else verdict.passed
         except Exception as exc:  # a malformed test cell is an authoring error: never a pass

@@ -146,6 +146,15 @@ class Check:
     compare: Callable[[Any, Any, dict], str | None]
     describe: str = ""
     decode: Callable[[Any], Any] = field(default=lambda x: x)
+    #: Sizes a per-student variant may change, with the range the lesson teaches
+    #: (``{"m": (20, 60)}``); seeds always vary (:func:`helpers.variants.vary_case`).
+    sizes: dict = field(default_factory=dict)
+
+    def cases_for(self, cases: Sequence[dict], variant: int | None) -> list[dict]:
+        """The hidden ``cases`` as variant ``variant`` sees them (``None``: the cases themselves)."""
+        from helpers.variants import vary_cases
+
+        return vary_cases(cases, variant, self.sizes)
 
 
 _REGISTRY: dict[str, Check] = {}
@@ -238,12 +247,15 @@ def _short_error(exc: BaseException) -> str:
     return text[:_MAX_ERROR]
 
 
-def record_answers(check_name: str, *solution, cases: Sequence[dict]) -> dict:
+def record_answers(check_name: str, *solution, cases: Sequence[dict], variant: int | None = None) -> dict:
     """Run the student's ``solution`` on every case and return the payload (no display).
 
-    A case whose code raises is recorded as an error (the other cases still count).
+    A case whose code raises is recorded as an error (the other cases still count). With a
+    ``variant`` the cases are that variant's (:meth:`Check.cases_for`) and the payload says
+    which variant it claims (the grader never believes it: it derives the submitter's own).
     """
     check = get_check(check_name)
+    cases = check.cases_for(cases, variant)
     outputs = []
     for case in cases:
         try:
@@ -253,7 +265,10 @@ def record_answers(check_name: str, *solution, cases: Sequence[dict]) -> dict:
             outputs.append({"ok": True, "answer": answer})
         except Exception as exc:  # a failing case is recorded, not raised: others still count
             outputs.append({"ok": False, "error": _short_error(exc)})
-    return {"version": PAYLOAD_VERSION, "check": check_name, "cases": list(cases), "outputs": outputs}
+    payload = {"version": PAYLOAD_VERSION, "check": check_name, "cases": list(cases), "outputs": outputs}
+    if variant is not None:  # without variants the payload is exactly what it always was
+        payload["variant"] = variant
+    return payload
 
 
 def grade_hidden(check_name: str, *solution, cases: Sequence[dict]) -> None:
@@ -269,15 +284,20 @@ def grade_hidden(check_name: str, *solution, cases: Sequence[dict]) -> None:
         JSON-able case specs, written as a literal in the test cell (the grader reads
         them from the trusted source, not from the kernel).
     """
-    payload = record_answers(check_name, *solution, cases=cases)
+    from helpers import variants
+
+    variant = variants.current()
+    payload = record_answers(check_name, *solution, cases=cases, variant=variant)
     text = f"Hidden tests of {check_name}: {len(cases)} case(s) recorded for grading."
+    if variant is not None:
+        text = text[:-1] + f" (your variant, {variant})."
 
     from helpers._withheld import reference_available
 
     if reference_available():
         # Instructor edition (source notebook, nbval): judge right here and keep the
         # notebook small; the payload is only needed where the reference is absent.
-        verdict = verify_payload(check_name, list(cases), [payload])
+        verdict = verify_payload(check_name, payload["cases"], [payload])
         if not verdict.passed:
             raise CheckFailure(verdict.message)
         _display(text, None)
@@ -365,6 +385,8 @@ class CellVerdict:
     message: str
     n_cases: int = 0
     n_passed: int = 0
+    #: Other students whose variant the records' cases are (``verify_cell(classmates=...)``).
+    matches: list = field(default_factory=list)
 
 
 def hidden_calls_in_source(source: str) -> list[tuple[str, list[dict]]]:
@@ -472,11 +494,24 @@ def verify_payload(check_name: str, cases: list[dict], payloads: list) -> CellVe
     return CellVerdict(True, f"{check_name}: all {n_cases} hidden cases passed", n_cases, n_cases)
 
 
-def verify_cell(source: str, outputs: list) -> CellVerdict | None:
+def _claimed_by(check_name: str, cases: list[dict], payloads: list, classmates: dict) -> list[str]:
+    """Students (of ``classmates``: id -> variant) whose variant's cases a payload was recorded on."""
+    check = get_check(check_name)
+    claimed = [p.get("cases") for p in payloads if isinstance(p, dict)]
+    return sorted(s for s, v in classmates.items() if check.cases_for(cases, v) in claimed)
+
+
+def verify_cell(source: str, outputs: list, *, variant: int | None = None,
+                classmates: dict | None = None) -> CellVerdict | None:
     """Verify one executed test cell: trusted ``source``, untrusted ``outputs``.
 
     Returns ``None`` when the cell has no hidden tests, else the combined verdict of its
     ``grade_hidden`` calls. ``outputs`` are nbformat output dicts.
+
+    ``variant``: the submitter's variant, derived by the grader (never read from the notebook);
+    the answers must be recorded on that variant's cases. ``classmates`` (student id -> variant,
+    the submitter left out): when the records are on another student's variant, the verdict's
+    ``matches`` names that student ("answers match the variant of student X").
     """
     calls = hidden_calls_in_source(source)
     if not calls:
@@ -488,13 +523,22 @@ def verify_cell(source: str, outputs: list) -> CellVerdict | None:
             payload = meta[PAYLOAD_KEY]
             key = payload.get("check") if isinstance(payload, dict) else None
             recorded.setdefault(str(key), []).append(payload)
-    verdicts = [verify_payload(name, cases, recorded.get(name, [])) for name, cases in calls]
+    verdicts, matches = [], []
+    for name, cases in calls:
+        trusted = get_check(name).cases_for(cases, variant) if variant is not None else cases
+        verdict = verify_payload(name, trusted, recorded.get(name, []))
+        if not verdict.passed and variant is not None and classmates:
+            for other in _claimed_by(name, cases, recorded.get(name, []), classmates):
+                verdict.message += f"\n{name}: the answers match the variant of student {other}, not yours"
+                matches.append(other)
+        verdicts.append(verdict)
     passed = all(v.passed for v in verdicts)
     return CellVerdict(
         passed,
         "\n".join(v.message for v in verdicts),
         sum(v.n_cases for v in verdicts),
         sum(v.n_passed for v in verdicts),
+        sorted(set(matches)),
     )
 
 

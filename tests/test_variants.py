@@ -1,0 +1,272 @@
+"""Per-student variants (issue 15): derived from a course secret, graded against the submitter's own.
+
+Fast tests: the derivation, where a kernel finds its variant, the payload without variants, and
+``verify_cell`` against cases rebuilt here from the check's spec (an independent oracle: the
+expected cases are drawn by hashing, not read from the payload). The slow test grades a toy class
+through the CLI in the sandbox: own hand-ins earn full marks, a classmate's hand-in (or a notebook
+claiming a classmate's variant) earns nothing on the varying items and lands in the collusion
+report, and a course with variants off grades exactly like one that never heard of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import grading_support as gs
+import nbformat
+import numpy as np
+import pytest
+from nbformat.v4 import new_code_cell
+
+from grading.course import cli, gradebook, handin, variants
+from grading.course.paths import Course
+from grading.course.settings import ConfigError, parse
+from helpers import variants as kv
+from helpers.checks import core
+
+SECRET = "7f1c0e5a9b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c"
+ROSTER = ("alovelace", "bhopper", "cgauss", "ddijkstra", "eeuler")
+TOY = "00_toy"
+
+
+def _toy_check():
+    if "toy.square" not in core._REGISTRY:
+        exec(compile(gs.TOY_CHECK, "toycheck", "exec"), {})  # registers toy.square
+    return core.get_check("toy.square")
+
+
+# ------------------------------------------------------------------ fast
+def test_variant_is_a_keyed_hash_of_student_and_assignment():
+    s = SECRET.encode()
+    v = variants.variant_of(s, "alovelace", TOY)
+    assert v == variants.variant_of(s, "alovelace", TOY) and 0 <= v < kv.SPACE
+    assert v != variants.variant_of(s, "bhopper", TOY)
+    assert v != variants.variant_of(s, "alovelace", "01_other")
+    assert v != variants.variant_of(b"another secret, same length!!!!", "alovelace", TOY)
+    # an independent oracle: HMAC-SHA256 over "<assignment>\0<student>", first 8 bytes, mod 10**9
+    import hashlib
+    import hmac
+
+    mac = hmac.new(s, b"00_toy\x00alovelace", hashlib.sha256).digest()
+    assert v == int.from_bytes(mac[:8], "big") % 10**9
+
+
+def test_two_students_get_different_cases_for_every_varying_key():
+    s = SECRET.encode()
+    case = {"seed": 11, "n": 4, "label": "x"}
+    a, b = (kv.vary_case(case, variants.variant_of(s, who, TOY), {"n": (2, 9)}) for who in ("alovelace", "bhopper"))
+    assert a["seed"] != b["seed"] and a["seed"] != 11 and b["seed"] != 11
+    assert a["label"] == b["label"] == "x"  # what does not vary stays
+    assert 2 <= a["n"] <= 9 and 2 <= b["n"] <= 9
+    # sizes differ for most pairs of students (a 1-in-8 coincidence is allowed per pair, not for all)
+    ns = {kv.vary_case(case, variants.variant_of(s, f"s{i}", TOY), {"n": (2, 9)})["n"] for i in range(40)}
+    assert len(ns) >= 6
+    assert kv.vary_case(case, None, {"n": (2, 9)}) == case
+
+
+def test_settings_switch_and_secret(tmp_path):
+    with pytest.raises(ConfigError, match="variant_secret_file"):
+        parse({"assignments": {TOY: {"variants": True}}})
+    with pytest.raises(ConfigError, match="true or false"):
+        parse({"course": {"variant_secret_file": "s"}, "assignments": {TOY: {"variants": "yes"}}})
+    st = parse({"course": {"variant_secret_file": "secret.txt"}, "assignments": {TOY: {"variants": True}}},
+               tmp_path / "course.toml")
+    assert st.variant_secret_file == tmp_path / "secret.txt" and variants.varying(st) == [TOY]
+    with pytest.raises(ConfigError, match="token_hex"):
+        variants.read_secret(st)
+    (tmp_path / "secret.txt").write_text("short")
+    with pytest.raises(ConfigError, match="fewer than"):
+        variants.read_secret(st)
+    assert parse({}).assignment(TOY).variants is False
+
+
+def test_kernel_finds_its_variant(tmp_path, monkeypatch):
+    for var in (kv.ENV, kv.ENV_MAP):
+        monkeypatch.delenv(var, raising=False)
+    folder = tmp_path / TOY
+    folder.mkdir()
+    assert kv.current(folder) is None
+    monkeypatch.setenv(kv.ENV_MAP, json.dumps({TOY: 42, "other": 7}))  # a JupyterHub spawner
+    assert kv.current(folder) == 42
+    monkeypatch.setenv(kv.ENV, "5")  # the grader: the submitter's own, when no token came with the hand-in
+    assert kv.current(folder) == 5
+    (folder / kv.TOKEN_FILE).write_text(json.dumps({"variant": 123}))
+    assert kv.current(folder) == 123  # the hand-in's own claim (judged by the grader, never believed)
+    monkeypatch.setenv(kv.ENV, "off")  # variants off for this assignment: a stale token is ignored
+    assert kv.current(folder) is None
+    monkeypatch.delenv(kv.ENV)
+    (folder / kv.TOKEN_FILE).write_text("not json")
+    assert kv.current(folder) is None
+
+
+def test_payload_without_variant_is_unchanged():
+    _toy_check()
+    cases = [{"seed": 11, "n": 4}]
+    payload = core.record_answers("toy.square", lambda x: x ** 2, cases=cases)
+    assert set(payload) == {"version", "check", "cases", "outputs"} and payload["cases"] == cases
+
+
+def _cell(cases):
+    return f"grade_hidden('toy.square', square, cases={cases!r})\n"
+
+
+def _outputs(payload):
+    return [{"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {core.PAYLOAD_KEY: payload}}]
+
+
+def test_verify_cell_judges_the_submitters_variant_and_names_the_classmate():
+    check = _toy_check()
+    cases = [{"seed": 11, "n": 4}, {"seed": 21, "n": 3}]
+    va, vb = 1234, 987654
+    mine = core.record_answers("toy.square", lambda x: x ** 2, cases=cases, variant=va)
+    # oracle: the cases rebuilt here, inputs drawn as the toy check draws them, squared by hand
+    for case, out in zip(mine["cases"], mine["outputs"], strict=True):
+        x = np.random.default_rng(case["seed"]).normal(size=(case["n"], 1))
+        assert np.array_equal(core.decode_array(out["answer"]), x * x)
+    assert mine["cases"] == kv.vary_cases(cases, va, {"n": (2, 6)}) != cases
+    assert check.sizes == {"n": (2, 6)}
+    ok = core.verify_cell(_cell(cases), _outputs(mine), variant=va, classmates={"bhopper": vb})
+    assert ok.passed and ok.matches == []
+    # the same (correct) answers, judged as bhopper's: wrong cases, and they are alovelace's
+    bad = core.verify_cell(_cell(cases), _outputs(mine), variant=vb, classmates={"alovelace": va, "x": 5})
+    assert not bad.passed and bad.matches == ["alovelace"]
+    assert "match the variant of student alovelace" in bad.message
+    # without variants: the literal cases, as always
+    plain = core.record_answers("toy.square", lambda x: x ** 2, cases=cases)
+    assert core.verify_cell(_cell(cases), _outputs(plain)).passed
+    assert not core.verify_cell(_cell(cases), _outputs(plain), variant=va).passed
+
+
+# ------------------------------------------------------------------ slow: a toy class graded in the sandbox
+def _config(on: bool | None) -> str:
+    text = '[course]\nname = "Variants class"\n'
+    if on is not None:
+        text += 'variant_secret_file = "variant-secret"\n'
+        text += f"[assignments.{TOY}]\nvariants = {'true' if on else 'false'}\n"
+    return text + "".join(f'[[students]]\nid = "{s}"\n' for s in ROSTER)
+
+
+def _run(root: Path, source: Path, *argv) -> tuple[int, str]:
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        code = cli.main(["--root", str(root), "--source", str(source), *argv])
+    return code, out.getvalue()
+
+
+def _scores(course: Course) -> dict[str, float]:
+    snap = gradebook.snapshot(course.db_url)
+    out: dict[str, float] = {}
+    for key, value in snap.items():
+        if key[0] == "grade":
+            out[key[1]] = out.get(key[1], 0.0) + (value[0] or 0.0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("variants")
+    source = tmp / "source"
+    gs.make_toy_source(source, TOY)
+    saved = {k: os.environ.get(k) for k in ("COURSE_CELL_TIMEOUT", "COURSE_CHECK_MODULES")}
+    os.environ.update(COURSE_CELL_TIMEOUT="20", COURSE_CHECK_MODULES=str(source / TOY / "toycheck.py"))
+    out = {}
+    try:
+        for label, on in (("on", True), ("off", False), ("never", None)):
+            course = Course(tmp / label, source)
+            course.root.mkdir()
+            (course.root / "course.toml").write_text(_config(on))
+            if on is not None:
+                (course.root / "variant-secret").write_text(SECRET + "\n")
+            assert _run(course.root, source, "release")[0] == 0
+            rel = nbformat.read(course.root / "release" / TOY / "toy.ipynb", as_version=4)
+            src = nbformat.read(source / TOY / "toy.ipynb", as_version=4)
+            right = gs.with_solutions(rel, src)
+            token = lambda who: (tmp / "on" / "variants" / who / "notebooks" / TOY / kv.TOKEN_FILE)  # noqa: E731
+            claim = gs.with_solutions(rel, src)  # ddijkstra's notebook claims alovelace's variant
+            a_variant = json.loads(token("alovelace").read_text())["variant"]
+            claim.cells.insert(2, new_code_cell(f"import os\nos.environ['COURSE_VARIANT'] = '{a_variant}'"))
+            hand_ins = {"alovelace": (right, "alovelace"), "bhopper": (right, "bhopper"),
+                        "ddijkstra": (claim, None),       # a notebook edited to claim alovelace's variant
+                        "eeuler": (right, None)}          # the notebook alone (an LMS upload): no token
+            for student, (nb, tok) in hand_ins.items():  # as nbgrader's exchange places them
+                folder = course.root / "submitted" / student / TOY
+                folder.mkdir(parents=True)
+                nbformat.write(nb, folder / "toy.ipynb")
+                if tok:
+                    (folder / kv.TOKEN_FILE).write_bytes(token(tok).read_bytes())
+            # alovelace's course folder (notebook and token) handed in by cgauss: handin.py, then collect
+            laptop = tmp / f"laptop-{label}" / "notebooks" / TOY
+            laptop.mkdir(parents=True)
+            nbformat.write(right, laptop / "toy.ipynb")
+            (laptop / kv.TOKEN_FILE).write_bytes(token("alovelace").read_bytes())
+            inbox = tmp / f"inbox-{label}"
+            inbox.mkdir()
+            handin.make_zip(laptop.parent.parent, "cgauss", inbox)
+            assert _run(course.root, source, "collect", str(inbox))[0] == 0
+            code, text = _run(course.root, source, "autograde", "--jobs", "2")
+            out[label] = {"course": course, "code": code, "text": text, "scores": _scores(course)}
+        yield out
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+@pytest.mark.slow
+def test_own_variant_full_marks_a_classmates_nothing_and_reported(classes):
+    on = classes["on"]
+    assert on["code"] == 0, on["text"]
+    assert on["scores"] == {"alovelace": 5.0, "bhopper": 5.0, "cgauss": 0.0, "ddijkstra": 0.0, "eeuler": 5.0}, \
+        on["text"]
+    assert "cgauss / 00_toy: ok" in on["text"] and "NEEDS REVIEW" in on["text"].split("cgauss / 00_toy")[1]
+    assert "answers match the variant of student alovelace" in on["text"]
+    with (on["course"].dir("logs") / "collusion.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["student"], r["matches_variant_of"]) for r in rows] == [("cgauss", "alovelace"),
+                                                                         ("ddijkstra", "alovelace")]
+    assert set(rows[0]["cells"].split()) == {"ex1-tests", "ex2-tests"}
+    report = json.loads((on["course"].dir("logs") / "autograde-report.json").read_text())
+    assert {e["student"] for e in report if e.get("review")} == {"cgauss", "ddijkstra"}
+
+
+@pytest.mark.slow
+def test_tokens_per_student_and_no_secret_in_release_or_bundle(classes):
+    course = classes["on"]["course"]
+    seen = set()
+    for student in ROSTER:
+        with zipfile.ZipFile(course.dir("variants") / f"{student}.zip") as zf:
+            data = json.loads(zf.read(f"notebooks/{TOY}/{kv.TOKEN_FILE}"))
+        assert data["student"] == student and data["variant"] == variants.variant_of(SECRET.encode(), student, TOY)
+        seen.add(data["variant"])
+    assert len(seen) == len(ROSTER)
+    needles = [SECRET.encode(), SECRET[:24].encode()]
+    for top in ("release", "bundle", ".student_helpers", "variants"):
+        for path in (course.root / top).rglob("*"):
+            if path.is_file():
+                blobs = [path.read_bytes()]
+                if path.suffix == ".zip":
+                    with zipfile.ZipFile(path) as zf:
+                        blobs += [zf.read(n) for n in zf.namelist()]
+                assert not any(n in b for n in needles for b in blobs), path
+    assert not (classes["off"]["course"].dir("variants")).exists()  # variants off: no tokens
+    # collect kept the token cgauss handed in beside the notebook (judged, never believed)
+    kept = course.root / "submitted" / "cgauss" / TOY / kv.TOKEN_FILE
+    assert json.loads(kept.read_text())["student"] == "alovelace"
+
+
+@pytest.mark.slow
+def test_variants_off_grades_exactly_as_today(classes):
+    assert classes["off"]["code"] == classes["never"]["code"] == 0
+    # a token handed in (or a classmate's) changes nothing when variants are off; only a notebook that
+    # sets COURSE_VARIANT itself records on other cases than the test's, and loses its own points
+    assert classes["off"]["scores"] == classes["never"]["scores"] == {**{s: 5.0 for s in ROSTER}, "ddijkstra": 0.0}
+    off, never = ({k: v for k, v in gradebook.snapshot(classes[c]["course"].db_url).items()
+                   if k[0] != "submission"}  # submission times: when collect ran
+                  for c in ("off", "never"))
+    assert off == never
+    assert "match the variant" not in classes["off"]["text"] + classes["never"]["text"]
+    assert not (classes["off"]["course"].dir("logs") / "collusion.csv").exists()
