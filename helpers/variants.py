@@ -32,7 +32,7 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["ENV", "ENV_MAP", "TOKEN_FILE", "current", "read_token", "vary_case", "vary_cases"]
+__all__ = ["ENV", "ENV_MAP", "TOKEN_FILE", "current", "read_token", "seed", "vary_case", "vary_cases"]
 
 TOKEN_FILE = "variant-token.json"
 ENV = "COURSE_VARIANT"
@@ -103,6 +103,15 @@ def vary_case(case: dict, variant: int | None, sizes: dict | None = None) -> dic
         if isinstance(value, int) and not isinstance(value, bool):
             out[key] = int(low) + _draw(key, value, variant) % (int(high) - int(low) + 1)
     return out
+
+
+def seed(base: int, variant: int | None = None) -> int:
+    """The seed a notebook draws its data from: ``base`` without a variant, else the variant's own.
+
+    For the visible part of a notebook (data sets, demos), so a student sees their own numbers:
+    ``SEED = variants.seed(1, variants.current())``.
+    """
+    return vary_case({"seed": base}, variant)["seed"]
 
 
 def vary_cases(cases, variant: int | None, sizes: dict | None = None) -> list[dict]:

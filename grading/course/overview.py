@@ -27,6 +27,13 @@ def describe(course: Course) -> str:
         due = s.local(a.due) if a.due else "no due date"
         ext = f"; extensions: {', '.join(f'{k} +{v:g} h' for k, v in a.extensions.items())}" if a.extensions else ""
         state = "" if not released or name in released else "  (not released yet)"
-        lines.append(f"  {name}: due {due}{ext}{state}")
+        var = "; per-student variants" if a.variants else ""
+        lines.append(f"  {name}: due {due}{ext}{var}{state}")
     lines.append(f"roster: {len(s.roster)} students")
+    if any(a.variants for a in s.assignments.values()):
+        from .variants import read_secret
+
+        read_secret(s)  # a missing or short secret: the one-line error that says how to make it
+        lines.append(f"variants: secret in {s.variant_secret_file} (keep it; never hand it out); tokens in "
+                     f"{course.dir('variants')}/<student>.zip after the release")
     return "\n".join(lines)
