@@ -528,9 +528,11 @@ def verify_cell(source: str, outputs: list, *, variant: int | None = None,
         trusted = get_check(name).cases_for(cases, variant) if variant is not None else cases
         verdict = verify_payload(name, trusted, recorded.get(name, []))
         if not verdict.passed and variant is not None and classmates:
-            for other in _claimed_by(name, cases, recorded.get(name, []), classmates):
-                verdict.message += f"\n{name}: the answers match the variant of student {other}, not yours"
-                matches.append(other)
+            others = _claimed_by(name, cases, recorded.get(name, []), classmates)
+            if others:  # named to the instructor (``matches``: the report), never in what the student reads
+                verdict.message += (f"\n{name}: the answers were recorded on another student's variant, not yours "
+                                    "(flagged for the instructor's review)")
+                matches.extend(others)
         verdicts.append(verdict)
     passed = all(v.passed for v in verdicts)
     return CellVerdict(
