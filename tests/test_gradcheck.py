@@ -748,3 +748,21 @@ def test_verdict_relative_to_the_floor():
     assert verdict_for(4.3e-6) == "look closer"
     assert verdict_for(4.3e-6, floor=1.1e-5) == "great"
     assert verdict_for(0.05, floor=1.1e-5) == "worry"
+
+
+def test_batched_path_asks_cost_fn_once_and_reports_its_cost(monkeypatch):
+    """The batched path confirms J(theta) with one direct call, and the round-off floor reuses it."""
+    cost_fn, params = make_network([4, 5, 3, 1])
+    expected = float(cost_fn(params))
+    calls = []
+    original = type(cost_fn).__call__
+
+    def counted(self, p):
+        calls.append(1)
+        return original(self, p)
+
+    monkeypatch.setattr(type(cost_fn), "__call__", counted)
+    result = gradient_check(cost_fn, params, cost_fn.gradients(params), eps=EPS)
+    assert result.path == "network (batched)"
+    assert len(calls) == 1
+    assert result.cost == pytest.approx(expected, rel=1e-12)

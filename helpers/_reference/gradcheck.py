@@ -419,8 +419,10 @@ def gradient_check(
         if net is None:
             dtheta_approx = _full_black_box(cost_fn, theta, layout, eps)
         per_block = dict(zip(grad_names, _block_differences(dtheta_approx, dtheta, layout), strict=True))
-        # J at the point itself, for the round-off floor the result reports
-        cost = _cost_value(cost_fn(vector_to_params(theta, layout)), "at params (unperturbed)")
+        # J at the point itself, for the round-off floor the result reports (the batched path has
+        # just asked cost_fn for it, to confirm its own values: one call, not two)
+        at_theta = net.direct_cost if net is not None else cost_fn(vector_to_params(theta, layout))
+        cost = _cost_value(at_theta, "at params (unperturbed)")
         return GradCheckResult(
             difference=_relative_difference(dtheta_approx, dtheta), per_block=per_block, dtheta=dtheta,
             dtheta_approx=dtheta_approx, layout=layout, eps=eps, mode=mode,

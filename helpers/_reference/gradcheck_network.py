@@ -102,12 +102,14 @@ class BatchedNetwork:
         self.Y3, self.one_minus_Y3 = self.Y[:, None, :], (1 - self.Y)[:, None, :]
         self.A = self.Z = None  # the unperturbed pass, computed when a path needs it
         self._j0 = None
+        self.direct_cost = None
 
     def reproduces(self, cost_fn) -> bool:
         """Whether ``J(theta)`` of the batched path agrees with ``cost_fn(params)`` (to 1e-9)."""
         j_batched = self.base_cost()
         # views into the private theta: CostFunction.__call__ (checked by network_of) never writes to params
         j_direct = cost_fn(self.params_view())
+        self.direct_cost = j_direct  # cost_fn's own J(theta): the check's round-off floor reuses it
         return abs(j_batched - j_direct) <= _AGREEMENT_RTOL * max(1.0, abs(j_direct))
 
     def params_view(self) -> dict:
