@@ -128,3 +128,14 @@ def test_cached_reference_answers_judge_every_student_afresh(monkeypatch):
         True, False, True, False]
     assert len(calls) == len(cases)  # once per case, whatever the number of students
     assert core.get_check(check.name) is check  # the registry is left as it was
+
+
+def test_an_unsandboxed_grade_says_so_in_every_comment_once(tmp_path):
+    url = _course_db(tmp_path / "g.db")
+    _autograde(url, "s1", {"ex1-tests": 2.0, "ex2-tests": 3.0})
+    for _ in range(2):  # a regrade does not repeat the mark
+        gradebook.mark_unsandboxed(url, "s1", "a1")
+    gradebook.mark_unsandboxed(url, "nobody", "a1")  # no such submission: nothing to mark, no error
+    with Gradebook(url) as gb:
+        comments = [c.auto_comment for nb in gb.find_submission("a1", "s1").notebooks for c in nb.comments]
+    assert comments == [f"s1 says hi\n{gradebook.UNSANDBOXED_COMMENT}"]

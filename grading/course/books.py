@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import withdraw
 from .errors import CourseError
+from .gradebook import submitted_notebooks
 from .paths import Course
 from .settings import Settings, Student
 
@@ -139,15 +140,10 @@ def score_line(course: Course, student_id: str, assignment_id: str) -> str:
 
 def flag_review(course: Course, student_id: str, assignment_id: str) -> None:
     """Flag every grade of a submission for the instructor (e.g. its notebook is of another assignment)."""
-    with Gradebook(course.db_url) as gb:
-        try:
-            sub = gb.find_submission(assignment_id, student_id)
-        except MissingEntry:
-            return
-        for nb in sub.notebooks:
+    with submitted_notebooks(course.db_url, student_id, assignment_id) as notebooks:
+        for nb in notebooks:
             for grade in nb.grades:
                 grade.needs_manual_grade = True
-        gb.db.commit()
 
 
 def fmt(x: float) -> str:

@@ -10,6 +10,7 @@ would have written (manual scores and everything else are never touched).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -84,18 +85,29 @@ def zero_failed(db_url: str, student_id: str, assignment_id: str) -> None:
 UNSANDBOXED_COMMENT = "[graded without the operating-system sandbox (--no-sandbox)]"
 
 
-def mark_unsandboxed(db_url: str, student_id: str, assignment_id: str) -> None:
-    """Say in every comment of the submission that its kernel ran without the sandbox."""
+@contextlib.contextmanager
+def submitted_notebooks(db_url: str, student_id: str, assignment_id: str):
+    """The notebooks of one submission in an open gradebook (empty if there is no such submission).
+
+    What the ``with`` block changes in them is committed when it ends.
+    """
     with Gradebook(db_url) as gb:
         try:
             sub = gb.find_submission(assignment_id, student_id)
         except MissingEntry:
+            yield []
             return
-        for nb in sub.notebooks:
+        yield list(sub.notebooks)
+        gb.db.commit()
+
+
+def mark_unsandboxed(db_url: str, student_id: str, assignment_id: str) -> None:
+    """Say in every comment of the submission that its kernel ran without the sandbox (once)."""
+    with submitted_notebooks(db_url, student_id, assignment_id) as notebooks:
+        for nb in notebooks:
             for comment in nb.comments:
                 if UNSANDBOXED_COMMENT not in (comment.auto_comment or ""):
                     comment.auto_comment = "\n".join(filter(None, [comment.auto_comment, UNSANDBOXED_COMMENT]))
-        gb.db.commit()
 
 
 def cell_checksums(cells) -> set[str]:
