@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import os
 import re
 import sys
 from pathlib import Path
@@ -37,6 +38,29 @@ core.register(core.Check(
     sizes={"n": (2, 6)},  # what a per-student variant may change (besides the seed)
 ))
 '''
+
+
+def set_environ(values: dict):
+    """Set environment variables for a module-scoped fixture (``None`` unsets one).
+
+    Returns the function that puts the previous values back (pytest's ``monkeypatch`` is
+    function-scoped).
+    """
+    saved = {k: os.environ.get(k) for k in values}
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+    def restore() -> None:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    return restore
 
 
 def register_toy_check() -> None:

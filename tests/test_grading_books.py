@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import zipfile
 from pathlib import Path
 
@@ -121,8 +120,7 @@ def term(tmp_path_factory):
     source = tmp / "source"
     gs.make_toy_source(source, A1)
     _second_toy(source)
-    saved = {k: os.environ.get(k) for k in ("COURSE_CELL_TIMEOUT", "COURSE_CHECK_MODULES")}
-    os.environ.update(COURSE_CELL_TIMEOUT="20", COURSE_CHECK_MODULES=str(source / A1 / "toycheck.py"))
+    restore = gs.set_environ({"COURSE_CELL_TIMEOUT": "20", "COURSE_CHECK_MODULES": str(source / A1 / "toycheck.py")})
     course = Course(tmp / "course", source)
     course.root.mkdir(parents=True)
     (course.root / "course.toml").write_text(CONFIG)
@@ -193,8 +191,7 @@ def term(tmp_path_factory):
     steps["export"] = cmd("export", "csv", "canvas", "moodle")
     steps["return"] = cmd("return")
     yield {"course": course, "steps": steps, "tmp": tmp}
-    for k, v in saved.items():
-        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    restore()
 
 
 def _csv(path: Path) -> list[list[str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import csv
 import json
-import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -46,8 +45,7 @@ def built(tmp_path_factory):
     for name in PRESENT:
         shutil.copytree(REPO / "notebooks" / name, source / name,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    saved = {k: os.environ.get(k) for k in [*ENV, "COURSE_CHECK_MODULES"]}
-    os.environ.update(ENV, COURSE_CHECK_MODULES=str(source / TOY / "toycheck.py"))
+    restore = gs.set_environ({**ENV, "COURSE_CHECK_MODULES": str(source / TOY / "toycheck.py")})
     course = Course(tmp / "course", source)
     bundle = release.release(course, log=lambda *a: None)
     expected, notes = {}, {}
@@ -112,11 +110,7 @@ def built(tmp_path_factory):
     grades_csv = results.grades(course)
     yield {"course": course, "bundle": bundle, "expected": expected, "notes": notes, "collected": collected,
            "report": report, "feedback_failures": feedback_failures, "grades": grades_csv}
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    restore()
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,13 @@ repository and the classmates' submissions are byte-identical afterwards, no fil
 planted survives, floods are small, stalls stop at the notebook budget, and the report says why.
 
 Debugging: ``SANDBOX_CORPUS_ONLY=name,klass,...`` grades a subset of the corpus;
-``SANDBOX_CORPUS_SANDBOX=0`` runs it with ``sandbox=False`` (or on a pipeline without the option),
+``SANDBOX_CORPUS_SANDBOX=0`` runs it with ``sandbox=False``,
 to see which attacks work without the sandbox. Both are for investigation, never for CI.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import shutil
 import site
@@ -154,6 +153,19 @@ def _selected(attacks):
     return [a for a in attacks if a.name in ONLY or a.klass in ONLY]
 
 
+def _snapshot(course) -> dict:
+    """What no submission may change: environment, student helpers, repository, classmates, schema, markers."""
+    return {
+        "venv": _hash_tree(Path(sys.prefix), skip={"__pycache__"}),
+        "site": {str(d): _hash_tree(d, skip={"__pycache__"}) for d in _site_dirs()},
+        "student_helpers": _hash_tree(course.student_helpers),
+        "repo": _tracked_files(),
+        "submitted": _hash_tree(course.root / "submitted"),
+        "schema": _schema(course.db),
+        "markers": {str(p) for place in _shared_places() for p in _markers_in(place)},
+    }
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sandbox")
@@ -163,8 +175,7 @@ def graded(tmp_path_factory):
     if have_nb1:
         shutil.copytree(REPO / "notebooks" / NB1, source / NB1,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    saved = {k: os.environ.get(k) for k in [*ENV, "COURSE_CHECK_MODULES"]}
-    os.environ.update(ENV, COURSE_CHECK_MODULES=str(source / TOY / "toycheck.py"))
+    restore = gs.set_environ({**ENV, "COURSE_CHECK_MODULES": str(source / TOY / "toycheck.py")})
     preexisting_customize = _customize_files()
     try:
         course = Course(tmp / "course", source)
@@ -215,20 +226,8 @@ def graded(tmp_path_factory):
                 expected[(student, NB1)] = sum(gs.points_by_exercise(nb1[1]).values())
                 placed.append((student, NB1))
 
-        before = {
-            "venv": _hash_tree(Path(sys.prefix), skip={"__pycache__"}),
-            "site": {str(d): _hash_tree(d, skip={"__pycache__"}) for d in _site_dirs()},
-            "student_helpers": _hash_tree(course.student_helpers),
-            "repo": _tracked_files(),
-            "submitted": _hash_tree(course.root / "submitted"),
-            "schema": _schema(course.db),
-            "markers": {str(p) for place in _shared_places() for p in _markers_in(place)},
-        }
-        kwargs = {"jobs": 2, "log": lambda *a: None}
-        if "sandbox" in inspect.signature(autograde.run).parameters:
-            kwargs["sandbox"] = SANDBOX
-        elif SANDBOX:
-            pytest.fail("autograde.run has no sandbox option: the sandbox is not implemented")
+        before = _snapshot(course)
+        kwargs = {"jobs": 2, "log": lambda *a: None, "sandbox": SANDBOX}
         started = time.monotonic()
         error = None
         try:
@@ -236,15 +235,7 @@ def graded(tmp_path_factory):
         except Exception as exc:  # judged by the tests below, after the snapshots
             report, error = {"report": [], "failed": []}, exc
         wall = time.monotonic() - started
-        after = {
-            "venv": _hash_tree(Path(sys.prefix), skip={"__pycache__"}),
-            "site": {str(d): _hash_tree(d, skip={"__pycache__"}) for d in _site_dirs()},
-            "student_helpers": _hash_tree(course.student_helpers),
-            "repo": _tracked_files(),
-            "submitted": _hash_tree(course.root / "submitted"),
-            "schema": _schema(course.db),
-            "markers": {str(p) for place in _shared_places() for p in _markers_in(place)},
-        }
+        after = _snapshot(course)
         yield {"course": course, "expected": expected, "attackers": attackers, "honest": honest,
                "placed": placed, "report": report, "error": error, "wall": wall, "before": before,
                "after": after, "have_nb1": have_nb1}
@@ -252,11 +243,7 @@ def graded(tmp_path_factory):
         removed = _cleanup(preexisting_customize)
         if removed:
             print("removed planted files:", removed)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore()
 
 
 @pytest.fixture(scope="module")

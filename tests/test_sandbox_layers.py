@@ -17,6 +17,7 @@ import socket
 import sys
 from pathlib import Path
 
+import grading_support as gs
 import pytest
 
 from grading.course import cgroups, sandbox
@@ -75,11 +76,8 @@ def probe(tmp_path_factory):
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     port = listener.getsockname()[1]
-    saved = {k: os.environ.get(k) for k in (sandbox.STUDENT_HELPERS_ENV, sandbox.NO_SANDBOX_ENV,
-                                             "COURSE_KERNEL_TMP_MB", "COURSE_KERNEL_MEMORY_MB")}
-    os.environ.update({sandbox.STUDENT_HELPERS_ENV: str(tmp / "helpers_edition"), "COURSE_KERNEL_TMP_MB": "16",
-                       "COURSE_KERNEL_MEMORY_MB": "2048"})
-    os.environ.pop(sandbox.NO_SANDBOX_ENV, None)
+    restore = gs.set_environ({sandbox.STUDENT_HELPERS_ENV: str(tmp / "helpers_edition"), sandbox.NO_SANDBOX_ENV: None,
+                              "COURSE_KERNEL_TMP_MB": "16", "COURSE_KERNEL_MEMORY_MB": "2048"})
     code = PROBE.replace("PORT", str(port)).replace("SECRET", repr(str(secret))).replace("REPO", repr(str(REPO)))
 
     async def run():
@@ -110,11 +108,7 @@ def probe(tmp_path_factory):
         result, private, groups, group = asyncio.run(run())
     finally:
         listener.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore()
     return {"out": result, "private": private, "submission": submission, "secret": secret, "groups": groups,
             "group": group}
 

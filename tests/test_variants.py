@@ -14,7 +14,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -187,8 +186,7 @@ def classes(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("variants")
     source = tmp / "source"
     gs.make_toy_source(source, TOY)
-    saved = {k: os.environ.get(k) for k in ("COURSE_CELL_TIMEOUT", "COURSE_CHECK_MODULES")}
-    os.environ.update(COURSE_CELL_TIMEOUT="20", COURSE_CHECK_MODULES=str(source / TOY / "toycheck.py"))
+    restore = gs.set_environ({"COURSE_CELL_TIMEOUT": "20", "COURSE_CHECK_MODULES": str(source / TOY / "toycheck.py")})
     out = {}
     try:
         for label, on in (("on", True), ("off", False), ("never", None)):
@@ -227,8 +225,7 @@ def classes(tmp_path_factory):
             out[label] = {"course": course, "code": code, "text": text, "scores": _scores(course)}
         yield out
     finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        restore()
 
 
 @pytest.mark.slow
