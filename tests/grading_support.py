@@ -35,7 +35,7 @@ core.register(core.Check(
     expected=lambda inputs: inputs["x"] ** 2,
     compare=lambda ans, exp, inputs: core.compare_arrays(ans, exp, name="the result"),
     decode=core.decode_array,
-    sizes={"n": (2, 6)},  # what a per-student variant may change (besides the seed)
+    vary={"n": (2, 6)},  # what a per-student variant may change (besides the seed)
 ))
 '''
 

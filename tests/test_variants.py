@@ -144,7 +144,7 @@ def test_verify_cell_judges_the_submitters_variant_and_names_the_classmate():
         x = np.random.default_rng(case["seed"]).normal(size=(case["n"], 1))
         assert np.array_equal(core.decode_array(out["answer"]), x * x)
     assert mine["cases"] == kv.vary_cases(cases, va, {"n": (2, 6)}) != cases
-    assert check.sizes == {"n": (2, 6)}
+    assert check.vary == {"n": (2, 6)}
     ok = core.verify_cell(_cell(cases), _outputs(mine), variant=va, classmates={"bhopper": vb})
     assert ok.passed and ok.matches == []
     # the same (correct) answers, judged as bhopper's: wrong cases, and they are alovelace's

@@ -146,15 +146,17 @@ class Check:
     compare: Callable[[Any, Any, dict], str | None]
     describe: str = ""
     decode: Callable[[Any], Any] = field(default=lambda x: x)
-    #: Sizes a per-student variant may change, with the range the lesson teaches
-    #: (``{"m": (20, 60)}``); seeds always vary (:func:`helpers.variants.vary_case`).
-    sizes: dict = field(default_factory=dict)
+    #: What a per-student variant may change besides the seeds, key -> rule
+    #: (``{"m": Scale(0.7, 1.4), "hidden": OneOf(("tanh", "sigmoid"))}``, see
+    #: :mod:`helpers.variants`): only within what the lesson teaches, so every variant asks the
+    #: same question. Seeds always vary.
+    vary: dict = field(default_factory=dict)
 
     def cases_for(self, cases: Sequence[dict], variant: int | None) -> list[dict]:
         """The hidden ``cases`` as variant ``variant`` sees them (``None``: the cases themselves)."""
         from helpers.variants import vary_cases
 
-        return vary_cases(cases, variant, self.sizes)
+        return vary_cases(cases, variant, self.vary)
 
 
 _REGISTRY: dict[str, Check] = {}
