@@ -85,17 +85,14 @@ def test_settings_switch_and_secret(tmp_path):
     assert parse({}).assignment(TOY).variants is False
 
 
-def test_tokens_for_500_students_in_seconds(tmp_path):
-    import time
-
+def test_tokens_for_500_students(tmp_path):
+    # the speed budget (under a minute) is measured by benchmarks/bench_variants.py, not here
     (tmp_path / "variant-secret").write_text(SECRET)
     (tmp_path / "course.toml").write_text(
         '[course]\nvariant_secret_file = "variant-secret"\n'
         + "".join(f"[assignments.a{i}]\nvariants = true\n" for i in range(4))
         + "".join(f'[[students]]\nid = "s{i:03d}"\n' for i in range(500)))
-    start = time.perf_counter()
     out = variants.write_tokens(Course(tmp_path, tmp_path / "source"))
-    assert time.perf_counter() - start < 60  # the budget (0.8 s here)
     assert len(list(out.glob("*.zip"))) == 500
     assert len({variants.variant_of(SECRET.encode(), f"s{i:03d}", "a0") for i in range(500)}) == 500
 
