@@ -87,8 +87,8 @@ def main(argv=None) -> int:
     print("| step | min / median / max (s) | target |")
     print("|---|---|---|")
     print(f"| tokens for {args.students} students (release) | {summary(release)} | < 60 s |")
-    print(f"| every hidden case of one student's variants | {summary(cases, "ms")} | (per submission) |")
-    print(f"| collusion scan of one failing cell, {args.students - 1} classmates | {summary(scan, "ms")} "
+    print(f"| every hidden case of one student's variants | {summary(cases, 'ms')} | (per submission) |")
+    print(f"| collusion scan of one failing cell, {args.students - 1} classmates | {summary(scan, 'ms')} "
           "| (per failing cell) |")
     return 0
 
