@@ -320,3 +320,64 @@ def test_source_solutions_pass_every_hidden_test_on_a_students_variant(path, mon
         assert nb.cells[1].outputs[0]["text"] == f"data seed: {kv.seed(1, variant)} (your variant, {variant})\n"
         committed = nbformat.read(path, as_version=4)
         assert nb.cells[3].outputs[0]["text"] != committed.cells[3].outputs[0]["text"]
+
+
+# ------------------------------------------------------------------ slow: a course notebook, end to end
+NB4 = "04_gradient_checking"
+
+
+@pytest.fixture(scope="module")
+def nb4_class(tmp_path_factory):
+    """Notebook 4 with variants on: two students hand in their own work, a third hands in the first's folder."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("variants-nb4")
+    source = tmp / "source"
+    shutil.copytree(gs.REPO / "notebooks" / NB4, source / NB4, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    course = Course(tmp / "course", source)
+    course.root.mkdir()
+    (course.root / "course.toml").write_text(
+        f'[course]\nvariant_secret_file = "variant-secret"\n[assignments.{NB4}]\nvariants = true\n'
+        + "".join(f'[[students]]\nid = "{s}"\n' for s in ROSTER[:3]))
+    (course.root / "variant-secret").write_text(SECRET)
+    restore = gs.set_environ({"COURSE_CELL_TIMEOUT": "60"})
+    try:
+        assert _run(course.root, source, "release")[0] == 0
+        name = next((source / NB4).glob("*.ipynb")).name
+        rel = nbformat.read(course.root / "release" / NB4 / name, as_version=4)
+        solved = gs.with_solutions(rel, nbformat.read(source / NB4 / name, as_version=4))
+        for student, whose in (("alovelace", "alovelace"), ("bhopper", "bhopper"), ("cgauss", "alovelace")):
+            folder = course.root / "submitted" / student / NB4
+            folder.mkdir(parents=True)
+            nbformat.write(solved, folder / name)
+            shutil.copy(course.dir("variants") / whose / "notebooks" / NB4 / kv.TOKEN_FILE, folder)
+        code, text = _run(course.root, source, "autograde", "--jobs", "2")
+        graded = {s: nbformat.read(course.dir("autograded") / s / NB4 / name, as_version=4) for s in ROSTER[:3]}
+        yield {"course": course, "code": code, "text": text, "scores": _scores(course), "release": rel,
+               "graded": graded}
+    finally:
+        restore()
+
+
+def _bug_hunt(nb) -> list[str]:
+    """The lines of a graded notebook that report wrong blocks (its bug hunts)."""
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")
+    return [ln for ln in text.splitlines() if "wrong blocks" in ln]
+
+
+@pytest.mark.slow
+def test_course_notebook_own_variant_full_marks_classmates_folder_nothing(nb4_class):
+    c = nb4_class
+    assert c["code"] == 0, c["text"]
+    total = sum(gs.points_by_exercise(c["release"]).values())
+    assert total > 0
+    # every graded item of notebook 4 varies: the classmate's folder earns nothing, and is reported
+    assert c["scores"] == {"alovelace": total, "bhopper": total, "cgauss": 0.0}, c["text"]
+    with (c["course"].dir("logs") / "collusion.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["student"], r["matches_variant_of"]) for r in rows] == [("cgauss", "alovelace")]
+    # each graded notebook ran on its submitter's own numbers: the visible part differs between the two
+    # students (the data, the mystery backprop's wrong blocks), and cgauss's ran on alovelace's
+    a, b, cg = (_bug_hunt(c["graded"][s]) for s in ("alovelace", "bhopper", "cgauss"))
+    assert a and a != b and cg == a
