@@ -15,6 +15,9 @@
                     instructor at release (owned by the instructor, readable by everyone): the
                     students' kernels import it (``PYTHONPATH``)
     state/          the Hub's database, cookie secret, proxy pid (root only)
+    lib/            the few course modules the Hub imports to derive per-student variants
+                    (``grading/course/variants.py`` and what it needs; root's copy, never the
+                    instructor's clone, since the Hub runs as root)
     exchange/       nbgrader's exchange (mode 0777, as nbgrader documents), unless --exchange
 
 The instructor's commands (``python -m hub release|collect|return``) run as the instructor, in
@@ -48,11 +51,17 @@ class HubSettings:
     port: int = 8000
     hub_port: int = 8081
     proxy_api_port: int = 8001
+    #: The instructor's course root (its ``course.toml`` turns per-student variants on), read by the
+    #: Hub (root) when it starts a student's server; ``~user/...`` allowed. Default: ``~<first
+    #: instructor>/course/grading`` (the clone grading/HUB.md describes).
+    course_root: str = ""
 
     def __post_init__(self):
         self.prefix = str(Path(self.prefix).resolve())
         self.exchange = self.exchange or str(Path(self.prefix) / "exchange")
         self.env = self.env or str(Path(self.prefix) / "env")
+        if not self.course_root and self.instructors:
+            self.course_root = f"~{self.instructors[0]}/course/grading"
 
     @property
     def path(self) -> Path:
@@ -62,6 +71,15 @@ class HubSettings:
     def published_helpers(self) -> Path:
         """Folder whose ``helpers/`` is the student edition the students' kernels import."""
         return self.path / "share" / "student_helpers"
+
+    @property
+    def library(self) -> Path:
+        """The course code the Hub process imports (``hub.install.install_library``; root's, not the instructor's)."""
+        return self.path / "lib"
+
+    def course_root_path(self) -> Path:
+        """Where the instructor's ``course.toml`` is (``course_root``, ``~user`` expanded)."""
+        return Path(os.path.expanduser(self.course_root or "~/course/grading"))
 
     def config_dir(self, role: str) -> Path:
         return self.path / "etc" / f"jupyter-{role}"

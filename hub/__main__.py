@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--port", type=int, default=8000)
     i.add_argument("--hub-port", type=int, default=8081)
     i.add_argument("--proxy-api-port", type=int, default=8001)
+    i.add_argument("--course-root", default="",
+                   help="the instructor's course root, whose course.toml may turn per-student variants on "
+                        "(default: ~INSTRUCTOR/course/grading, the first instructor's)")
     i.add_argument("--create-accounts", action="store_true", help="useradd the accounts that are missing")
     sub.add_parser("start", help="(root) run the Hub in the foreground")
     for name, what in (("release", "release the assignments to the exchange and publish the student helpers"),
@@ -53,7 +56,8 @@ def main(argv=None) -> int:
 
         settings = HubSettings(prefix=args.prefix, course_id=args.course_id, instructors=args.instructor,
                                students=args.student, exchange=args.exchange, env=args.env, ip=args.ip,
-                               port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port)
+                               port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
+                               course_root=args.course_root)
         try:
             install(settings, create_accounts=args.create_accounts)
         except InstallError as exc:

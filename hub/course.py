@@ -6,7 +6,11 @@
   ``release_assignment``).
 * ``collect``: nbgrader's ``collect`` from the exchange into ``submitted/`` (the newest hand-in of
   each student, with nbgrader's ``timestamp.txt``); the course's autograde keeps each one as a
-  version and grades it in the sandbox.
+  version and grades it in the sandbox. nbgrader files a hand-in under the student id in its
+  name, which the submitter chooses (``inbound/`` is writable by everyone); on the Hub the Unix
+  account that wrote it is who handed it in, so a hand-in whose name claims another student is
+  set aside first (:func:`set_aside_forged`): the submission folder's id, which the grade and the
+  per-student variant follow, is always the Hub account's name.
 * ``return``: the course's feedback (``grading.course feedback``) released to the exchange
   (nbgrader's ``release_feedback``); students fetch it from their Assignments tab.
 
@@ -16,6 +20,7 @@ Autograde, grades and exports are the course's own steps (``python -m grading.co
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 from pathlib import Path
 
@@ -68,6 +73,43 @@ def release(course: Course, settings: HubSettings, assignments=None, *, log=prin
     return done
 
 
+#: Prefix of a hand-in set aside by :func:`set_aside_forged` (nbgrader's collect skips dot-names).
+FORGED = ".forged+"
+
+
+def set_aside_forged(settings: HubSettings, assignment: str, *, log=print) -> list[str]:
+    """Rename aside every hand-in of ``assignment`` in ``inbound/`` not written by the student its name claims.
+
+    ``<student>+<assignment>+<time>+<random>`` is the name nbgrader's collect files a hand-in
+    under; the owner of the entry (``lstat``: a symbolic link is its own owner) is the account that
+    wrote it. Returns the new names (``.forged+<name>``).
+    """
+    inbound = Path(settings.exchange) / settings.course_id / "inbound"
+    if not inbound.is_dir():
+        return []
+    moved = []
+    for entry in sorted(inbound.glob(f"*+{assignment}+*")):  # nbgrader's own pattern
+        claimed, uid = entry.name.rsplit("+", 3)[0], entry.lstat().st_uid
+        try:
+            owner = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            owner = f"uid {uid}"
+        if owner == claimed:
+            continue
+        target, n = inbound / f"{FORGED}{entry.name}", 1
+        while target.exists():  # the same forged name handed in again
+            target, n = inbound / f"{FORGED}{n}+{entry.name}", n + 1
+        try:
+            entry.rename(target)
+        except OSError as exc:
+            raise RuntimeError(f"{entry} claims to be {claimed}'s hand-in but was written by {owner}, and it cannot "
+                               f"be set aside ({exc.strerror}): move it out of {inbound}, then collect again") from None
+        log(f"NOT collected: {entry.name} claims to be {claimed}'s hand-in but was written by {owner} "
+            f"(set aside as {target.name})")
+        moved.append(target.name)
+    return moved
+
+
 def collect(course: Course, settings: HubSettings, assignments=None, *, log=print) -> int:
     """nbgrader's collect of every (or each named) released assignment; returns how many hand-ins are in."""
     nb = _exchange_api(course, settings)
@@ -79,6 +121,7 @@ def collect(course: Course, settings: HubSettings, assignments=None, *, log=prin
         raise FileNotFoundError(f"nothing released in {outbound}: run python -m hub release first")
     count = 0
     for name in names:
+        set_aside_forged(settings, name, log=log)
         result = nb.collect(name, update=True)
         if not result["success"]:
             raise RuntimeError(f"nbgrader collect {name} failed: {last_line(result.get('error'))}\n"

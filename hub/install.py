@@ -30,6 +30,10 @@ ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
 STUDENT_SERVER_EXTENSIONS = ("nbgrader.server_extensions.assignment_list",
                              "nbgrader.server_extensions.validate_assignment")
+#: The course modules the Hub process imports to derive per-student variants (copied to <prefix>/lib);
+#: the packages' own ``__init__`` are replaced by empty ones (``helpers``' imports the reference).
+HUB_LIBRARY = ("helpers/variants.py", "grading/course/variants.py", "grading/course/settings.py",
+               "grading/course/errors.py")
 
 
 class InstallError(RuntimeError):
@@ -176,6 +180,35 @@ def write_role_configs(settings: HubSettings) -> None:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
+def install_library(settings: HubSettings, python: Path) -> Path:
+    """``<prefix>/lib``: root's copy of :data:`HUB_LIBRARY`, which the Hub's pre-spawn hook imports.
+
+    A copy owned by root, because the Hub runs as root: code in the instructor's clone would run as
+    root. Checked by importing it with the Hub's Python (a module added to the list's imports fails here).
+    """
+    lib = settings.library
+    tmp = lib.with_name(".lib.new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel in HUB_LIBRARY:
+        target = tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / rel, target)
+    for package in {Path(rel).parent for rel in HUB_LIBRARY}:
+        for part in [package, *package.parents][:-1]:
+            init = tmp / part / "__init__.py"
+            if not init.exists():
+                init.write_text('"""Only what the Hub needs for per-student variants (python -m hub install)."""\n')
+    for path in [tmp, *tmp.rglob("*")]:
+        os.chown(path, 0, 0)
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import grading.course.variants as v; "
+             "assert v.__file__.startswith(sys.argv[1]), v.__file__")
+    _run([python, "-I", "-c", probe, tmp])
+    shutil.rmtree(lib, ignore_errors=True)
+    tmp.rename(lib)
+    return lib
+
+
 def ensure_account(name: str, log=print) -> None:
     """A Unix account with a home directory (mode 0700), created with useradd when missing."""
     try:
@@ -216,6 +249,7 @@ def install(settings: HubSettings, *, create_accounts: bool = False, log=print) 
     (prefix / "etc").mkdir(exist_ok=True)
     os.chmod(prefix / "etc", 0o755)
     shutil.copy(HERE / "jupyterhub_config.py", prefix / "etc" / "jupyterhub_config.py")
+    install_library(settings, Path(settings.env) / "bin" / "python")
     write_role_configs(settings)
     settings.save()
     state = prefix / "state"
@@ -234,5 +268,6 @@ def install(settings: HubSettings, *, create_accounts: bool = False, log=print) 
         os.chown(path, owner.pw_uid, owner.pw_gid)
         os.chmod(path, 0o755)
     log(f"[hub] ready: {prefix} (course {settings.course_id}; instructors {settings.instructors}; "
-        f"students {settings.students}); start it with python -m hub start --prefix {prefix}")
+        f"students {settings.students}; per-student variants from {settings.course_root_path()}/course.toml "
+        f"when it turns them on); start it with python -m hub start --prefix {prefix}")
     return settings

@@ -5,10 +5,19 @@ the local process spawner starts each user's server as that user in their home d
 Hub runs as root). Each role's server gets its own Jupyter config directory
 (``JUPYTER_CONFIG_PATH``): nbgrader's exchange and course id for everyone; students get the
 Assignments tab and Validate only, instructors the formgrader too (``hub/install.py``).
+
+Per-student variants: when the instructor's ``course.toml`` (``hub.json``'s ``course_root``)
+turns them on for some assignments, each *student's* server gets ``COURSE_VARIANTS`` with that
+student's own variant of each (derived here, in the Hub, from the user name and the course
+secret, ``grading.course.variants.hub_environment``); instructors get none. The secret must be
+the instructor's, mode 0600 (``variants.hub_secret``); when it or course.toml is unusable, a
+student's server does not start (the Hub's log says why) rather than start on the wrong cases.
 """
 
 import json
 import os
+import pwd
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 (injected by traitlets)
@@ -17,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 S = json.loads((HERE / "hub.json").read_text())
 PREFIX, ENV = Path(S["prefix"]), Path(S["env"])
 INSTRUCTORS, STUDENTS = set(S["instructors"]), set(S["students"])
+# root's copy of the course modules that derive variants (never the instructor's clone: the Hub is root)
+sys.path.insert(0, str(PREFIX / "lib"))
 
 c.JupyterHub.ip = S["ip"]
 c.JupyterHub.port = S["port"]
@@ -44,6 +55,42 @@ c.Spawner.http_timeout = 120
 c.Spawner.mem_limit = None
 
 
+def course_root() -> Path:
+    root = S.get("course_root") or f"~{S['instructors'][0]}/course/grading"
+    return Path(os.path.expanduser(root))
+
+
+class VariantsUnavailable(RuntimeError):
+    """Variants are on, but the Hub cannot derive them (the message is what the student sees)."""
+
+
+def variant_environment(spawner, name: str) -> dict:
+    """``{"COURSE_VARIANTS": ...}`` with ``name``'s own variants, or ``{}`` when no assignment's are on."""
+    from grading.course import settings as course_settings
+    from grading.course import variants
+
+    try:
+        settings = course_settings.load(course_root())  # no course.toml: no variants, as without them
+        if not variants.varying(settings):
+            return {}
+        owners = set()
+        for instructor in INSTRUCTORS:
+            try:
+                owners.add(pwd.getpwnam(instructor).pw_uid)
+            except KeyError:
+                continue
+        secret = variants.hub_secret(settings, owners)
+    except (course_settings.ConfigError, OSError) as exc:
+        spawner.log.error("per-student variants: %s cannot start: %s", name, exc)
+        raise VariantsUnavailable("this course's per-student variants are on, but the Hub cannot read the "
+                                  "course's secret or course.toml; please tell your instructor") from None
+    if settings.roster and settings.student(name) is None:
+        spawner.log.warning("per-student variants: %s is not on the roster of %s/course.toml", name, course_root())
+    env = variants.hub_environment(settings, secret, name)
+    spawner.log.info("per-student variants: %s gets their own for %s", name, ", ".join(variants.varying(settings)))
+    return env
+
+
 def pre_spawn_hook(spawner):
     name = spawner.user.name
     role = "instructor" if name in INSTRUCTORS else "student" if name in STUDENTS else None
@@ -58,6 +105,8 @@ def pre_spawn_hook(spawner):
         "COURSE_HUB_PREFIX": str(PREFIX),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     }
+    if role == "student":  # instructors get no variant: they see the course's literal cases
+        env.update(variant_environment(spawner, name))
     spawner.environment = {**spawner.environment, **env}
 
 

@@ -10,7 +10,9 @@ instructor's home (mode 0700). The Hub runs on 127.0.0.1 with its real proxy and
 spawner; students are driven through the Hub's REST API and their own servers' APIs (contents,
 nbgrader's assignment list and validate), the instructor's steps run as the instructor's account;
 one student also logs in through the Hub's login page (PAM) in headless Chromium and opens the
-Assignments tab (screenshots before and after feedback in tests/artifacts/hub/).
+Assignments tab (screenshots before and after feedback in tests/artifacts/hub/). The course's
+course.toml turns per-student variants on for the toy assignment: the Hub derives each student's
+variant from their user name and the course secret (the instructor's file, mode 0600).
 
 Asserted: the Assignments tab's data before fetch, after submit and after feedback; the release
 notebook and the student edition of ``helpers`` in the student's kernel; validate (clean for
@@ -19,7 +21,12 @@ the sandboxed autograde report and grades.csv; each student's own feedback throu
 no instructor UI on students' servers (formgrader 404, its JupyterLab plugins disabled) but on
 the instructor's; and, as the real users, that a student cannot read the other's home, the
 exchange's inbound folder or feedback folder listings, the instructor's course, reference or
-gradebook, nor reach the other's server with their own token.
+gradebook, nor reach the other's server with their own token. Variants: each student's kernel
+(in ~/<assignment>/) finds their own variant and only theirs, the two differ, the instructor's
+server gets none; the hidden tests record on that variant in the student's kernel and in the
+grader (5/5 and 3/5 on each student's own variant); a hand-in forged under the other student's
+name is set aside by collect; the secret is unreadable by students, absent from the exchange, the
+release and the servers' environments, and a secret readable by others stops a student's spawn.
 """
 
 from __future__ import annotations
@@ -45,6 +52,9 @@ import grading_support as gs
 import nbformat
 import pytest
 import requests
+
+from grading.course.variants import variant_of
+from helpers.checks.core import PAYLOAD_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -89,9 +99,11 @@ def _kill_user_processes(user: str) -> None:
 class Hub:
     """A running Hub and what the test needs to talk to it."""
 
-    def __init__(self, url, token, prefix, instructor, students, clone, proc):
+    def __init__(self, url, token, prefix, instructor, students, clone, proc, secret):
         self.url, self.token, self.prefix = url, token, Path(prefix)
         self.instructor, self.students, self.clone, self.proc = instructor, students, Path(clone), proc
+        #: the course secret of per-student variants (in the instructor's course root, mode 0600)
+        self.secret, self.secret_file = secret, self.clone / "term" / "variant-secret"
         self.tokens: dict[str, str] = {}
         #: the users' environment (the course's pins): the instructor's course tools run in it too
         self.python = Path(json.loads((self.prefix / "etc" / "hub.json").read_text())["env"]) / "bin" / "python"
@@ -148,8 +160,9 @@ class Hub:
                                    self.clone / "source", *args[1:], check=check)
 
 
-def _instructor_clone(home: Path, owner: str) -> Path:
-    """The instructor's clone of the repository (the parts grading needs) and a toy assignment source."""
+def _instructor_clone(home: Path, owner: str, students: list[str], secret: str) -> Path:
+    """The instructor's clone of the repository (the parts grading needs), a toy assignment source and the
+    course root ``term/``, whose course.toml turns per-student variants on for the toy (roster: the students)."""
     clone = home / "course"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "release", "submitted", "autograded", "feedback",
                                     "bundle", "logs", ".student_helpers", "gradebook.db", "returned", "versions",
@@ -159,6 +172,13 @@ def _instructor_clone(home: Path, owner: str) -> Path:
     for name in ("constraints.txt", "pyproject.toml", "environment.yml"):
         shutil.copy(REPO / name, clone / name)
     gs.make_toy_source(clone / "source", A)
+    term = clone / "term"
+    term.mkdir()
+    (term / "course.toml").write_text(
+        '[course]\nname = "hub e2e"\nvariant_secret_file = "variant-secret"\n\n'
+        f'[assignments.{A}]\nvariants = true\n\n' + "".join(f'[[students]]\nid = "{s}"\n\n' for s in students))
+    (term / "variant-secret").write_text(secret + "\n")
+    os.chmod(term / "variant-secret", 0o600)
     # the formgrader in the instructor's server reads the course's configuration (grading/HUB.md)
     (home / ".jupyter").mkdir(exist_ok=True)
     (home / ".jupyter" / "nbgrader_config.py").write_text(
@@ -185,16 +205,18 @@ def hub():
     prefix = Path(tempfile.mkdtemp(prefix="course-hub-"))
     port = _free_port()
     token = secrets.token_hex(24)
+    secret = secrets.token_hex(32)
     proc = None
     try:
         install = subprocess.run(
             [PY, "-m", "hub", "--prefix", prefix, "install", "--course-id", COURSE_ID, "--instructor", instructor,
              *[a for s in students for a in ("--student", s)], "--env", ENV_CACHE, "--create-accounts",
-             "--port", str(port), "--hub-port", str(_free_port()), "--proxy-api-port", str(_free_port())],
+             "--port", str(port), "--hub-port", str(_free_port()), "--proxy-api-port", str(_free_port()),
+             "--course-root", f"~{instructor}/course/term"],
             cwd=REPO, capture_output=True, text=True, timeout=900)
         if install.returncode != 0:
             pytest.fail(f"python -m hub install failed:\n{install.stdout}\n{install.stderr}")
-        clone = _instructor_clone(Path(pwd.getpwnam(instructor).pw_dir), instructor)
+        clone = _instructor_clone(Path(pwd.getpwnam(instructor).pw_dir), instructor, students, secret)
         log = open(prefix / "hub.log", "w")
         proc = subprocess.Popen([PY, "-m", "hub", "--prefix", str(prefix), "start"], cwd=REPO, stdout=log,
                                 stderr=subprocess.STDOUT, env={**os.environ, "COURSE_HUB_API_TOKEN": token},
@@ -208,7 +230,7 @@ def hub():
             if proc.poll() is not None or time.time() > deadline:
                 pytest.fail(f"the Hub did not start:\n{(prefix / 'hub.log').read_text()[-4000:]}")
             time.sleep(0.5)
-        yield Hub(url, token, prefix, instructor, students, clone, proc)
+        yield Hub(url, token, prefix, instructor, students, clone, proc, secret)
     finally:
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # the Hub stops the users' servers and its proxy
@@ -238,6 +260,71 @@ def _page_config(hub: Hub, user: str) -> dict:
     m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', r.text, re.S)
     assert m, r.text[:500]
     return json.loads(m.group(1))
+
+
+def _in_kernel(hub: Hub, user: str, code: str, path: str = "") -> tuple[str, list[dict]]:
+    """Run ``code`` in a new kernel of ``user``'s own server, working folder ``path`` (websocket through the
+    Hub's proxy, as JupyterLab does); returns its printed text and the metadata of its displays."""
+    import asyncio
+    import datetime as dt
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    kernel = hub.ok("POST", user, "api/kernels", json={"name": "python3", "path": path})
+
+    async def run():
+        url = f"ws{hub.url[4:]}/user/{user}/api/kernels/{kernel['id']}/channels"
+        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"}))
+        msg_id = secrets.token_hex(8)
+        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": user, "session": secrets.token_hex(8),
+                  "version": "5.3", "date": dt.datetime.now(dt.timezone.utc).isoformat()}
+        ws.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {}, "channel": "shell",
+                                     "content": {"code": code, "silent": False, "store_history": False,
+                                                 "user_expressions": {}, "allow_stdin": False,
+                                                 "stop_on_error": True}}))
+        text, displays = [], []
+        try:
+            while True:
+                raw = await asyncio.wait_for(ws.read_message(), 120)
+                assert raw is not None, f"{user}'s kernel closed its channels: {''.join(text)}"
+                msg = json.loads(raw)
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    text.append(content["text"])
+                elif kind == "display_data":
+                    displays.append(content.get("metadata", {}))
+                elif kind == "error":
+                    raise AssertionError(f"{user}'s kernel: {content['ename']}: {content['evalue']}")
+                elif kind == "status" and content["execution_state"] == "idle":
+                    return "".join(text), displays
+        finally:
+            ws.close()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        hub.user("DELETE", user, f"api/kernels/{kernel['id']}")
+
+
+#: In a student's kernel: the environment and variant it sees, and one hidden test's record.
+KERNEL_PROBE = """import json, os
+import toycheck
+from helpers import variants
+from helpers.checks import grade_hidden
+print(json.dumps({"cwd": os.getcwd(), "variant": variants.current(), "env": dict(os.environ)}))
+grade_hidden("toy.square", lambda x: x ** 2, cases=[{"seed": 1, "n": 3}])
+"""
+
+
+def _recorded_variants(path: Path) -> set[int]:
+    """The variants the hidden tests of an autograded notebook said they recorded on ("(your variant, N)"; the
+    grader keeps that text and drops the records themselves)."""
+    nb = nbformat.read(path, as_version=4)
+    texts = [out.get("data", {}).get("text/plain", "") for cell in nb.cells for out in cell.get("outputs", [])]
+    return {int(v) for text in texts for v in re.findall(r"\(your variant, (\d+)\)", "".join(text))}
 
 
 SHOTS = REPO / "tests" / "artifacts" / "hub"
@@ -351,15 +438,42 @@ def test_course_on_jupyterhub(hub: Hub):
     seen = _as(good, hub.python, "-c", probe, env=env, check=True).stdout.split()
     assert seen == [str(published / "__init__.py"), "True"], seen
 
+    # ---- per-student variants: each student's kernel (in ~/<assignment>/) has their own variant, and only
+    # theirs; the hidden tests record on its cases; the instructor's server has none (the literal cases)
+    variant = {s: variant_of(hub.secret.encode(), s, A) for s in (good, partial)}
+    assert variant[good] != variant[partial]
+    for student, other in ((good, partial), (partial, good)):
+        text, displays = _in_kernel(hub, student, KERNEL_PROBE, A)
+        seen = json.loads(text.splitlines()[0])
+        assert seen["cwd"] == str(Path(pwd.getpwnam(student).pw_dir) / A), seen["cwd"]
+        assert seen["variant"] == variant[student], (student, seen["variant"], variant)
+        assert json.loads(seen["env"]["COURSE_VARIANTS"]) == {A: variant[student]}, seen["env"]["COURSE_VARIANTS"]
+        environment = json.dumps(seen["env"])
+        assert hub.secret not in environment and str(variant[other]) not in environment and other not in environment
+        records = [d[PAYLOAD_KEY] for d in displays if PAYLOAD_KEY in d]
+        assert [r["variant"] for r in records] == [variant[student]], displays
+        assert records[0]["cases"] != [{"seed": 1, "n": 3}], records[0]["cases"]  # the variant's case
+    text, _ = _in_kernel(hub, inst, "import os; print(repr(os.environ.get('COURSE_VARIANTS')))")
+    assert text.strip() == "None", text
+
+    # a hand-in forged under the other student's name (the inbound folder is writable by all; the name is the
+    # submitter's choice, the owner is not): collect sets it aside, so it earns the other nothing
+    forged = f"{good}+{A}+2999-01-01 00:00:00.000000 UTC+forgedforged"
+    _as(partial, "cp", "-r", Path(pwd.getpwnam(partial).pw_dir) / A, exchange / "inbound" / forged, check=True)
+
     # ---- the instructor collects, autogrades (sandboxed), returns feedback through the exchange
     out = hub.hub_step("collect", A).stdout
     assert f"collected {A}: 2 submission(s)" in out, out
+    assert f"NOT collected: {forged} claims to be {good}'s hand-in but was written by {partial}" in out, out
     graded = hub.course("autograde", "--jobs", "1")
     report = json.loads((hub.clone / "term" / "logs" / "autograde-report.json").read_text())
     scores = {e["student"]: e for e in report}
     assert all(e["success"] and e["sandboxed"] for e in report), graded.stdout
     assert "5/5" in scores[good]["score"] and "3/5" in scores[partial]["score"], graded.stdout
     assert scores[partial]["cells"] and all("ex2" in c for c in scores[partial]["cells"]), scores[partial]
+    for student in (good, partial):  # graded on the variant the grader derives from the submission folder's id
+        graded_nb = hub.clone / "term" / "autograded" / student / A / "toy.ipynb"
+        assert _recorded_variants(graded_nb) == {variant[student]}, (student, _recorded_variants(graded_nb))
     hub.course("grades")
     with open(hub.clone / "term" / "grades.csv", newline="") as fh:
         rows = {r["student"] if "student" in r else r[next(iter(r))]: r for r in csv.DictReader(fh)}
@@ -385,7 +499,8 @@ def test_course_on_jupyterhub(hub: Hub):
 
     # ---- isolation, as the real users
     s1_home, inst_home = Path(pwd.getpwnam(good).pw_dir), Path(pwd.getpwnam(inst).pw_dir)
-    inbound = sorted(p.name for p in (exchange / "inbound").iterdir())
+    assert (exchange / "inbound" / f".forged+{forged}").is_dir()
+    inbound = sorted(p.name for p in (exchange / "inbound").iterdir() if not p.name.startswith(".forged+"))
     assert len(inbound) == 2 and all(re.fullmatch(r"[a-z0-9]+\+00_toy\+[^+]+\+[A-Za-z0-9_-]{12}", n)
                                      for n in inbound), inbound
     denied = {
@@ -399,6 +514,7 @@ def test_course_on_jupyterhub(hub: Hub):
         "the instructor's source notebook": ["cat", hub.clone / "source" / A / "toy.ipynb"],
         "the gradebook": ["cat", hub.clone / "term" / "gradebook.db"],
         "the collected submissions": ["ls", hub.clone / "term" / "submitted"],
+        "the course's variant secret": ["cat", hub.secret_file],
     }
     for what, cmd in denied.items():
         done = _as(partial, *cmd)
@@ -410,4 +526,27 @@ def test_course_on_jupyterhub(hub: Hub):
     r = requests.get(f"{hub.url}/hub/api/users/{good}", headers={"Authorization": f"token {hub.tokens[partial]}"},
                      timeout=30)
     assert r.status_code == 404 or r.status_code == 403, r.status_code
+
+    # ---- the variant secret: the instructor's file, 0600; in no release, exchange, student folder or server
+    info = hub.secret_file.stat()
+    assert pwd.getpwuid(info.st_uid).pw_name == inst and oct(info.st_mode & 0o777) == "0o600", oct(info.st_mode)
+    needle = hub.secret.encode()
+    places = [hub.prefix / "exchange", hub.prefix / "share", hub.clone / "term" / "release", s1_home,
+              Path(pwd.getpwnam(partial).pw_dir)]
+    for path in (p for place in places for p in place.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            assert needle not in path.read_bytes(), path
+    # a secret others could read stops a student's spawn (fails closed; the Hub's log says why)
+    hub.api("DELETE", f"users/{partial}/server")
+    deadline = time.time() + 60
+    while hub.api("GET", f"users/{partial}").get("servers", {}).get("") and time.time() < deadline:
+        time.sleep(0.5)
+    os.chmod(hub.secret_file, 0o644)
+    try:
+        r = requests.post(f"{hub.url}/hub/api/users/{partial}/server", timeout=60,
+                          headers={"Authorization": f"token {hub.token}"})
+        assert r.status_code >= 400, (r.status_code, r.text[:300])
+        assert "has mode 0644; only its owner may read it" in hub.log(), hub.log()[-2000:]
+    finally:
+        os.chmod(hub.secret_file, 0o600)
     print(f"hub end-to-end: {time.time() - t0:.0f} s after the Hub started")

@@ -140,6 +140,42 @@ def hub_environment(settings: Settings, secret: bytes, username: str) -> dict[st
     return {ENV_MAP: json.dumps({a: variant_of(secret, username, a) for a in varying(settings)})}
 
 
+def hub_secret(settings: Settings, owners: set[int]) -> bytes:
+    """The course secret as a JupyterHub running as root reads it (``hub/jupyterhub_config.py``).
+
+    Root reads any file, so the Hub checks what :func:`read_secret` leaves to the file system:
+    ``variant_secret_file`` must be a regular file, not a symbolic link, owned by one of
+    ``owners`` (the uids of the course's instructors, who read it too when they grade) and
+    readable by its owner only (mode 0600 or 0400). ``ConfigError`` says what to fix.
+    """
+    import os
+    import stat
+
+    path = settings.variant_secret_file
+    if path is None:
+        raise ConfigError("course.toml has no course.variant_secret_file: variants need a course secret")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ConfigError(f"course.variant_secret_file: cannot open {path} ({exc.strerror}; a symbolic link "
+                          f"is refused); create it once, as the instructor: {NEW_SECRET.format(path=path)}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"course.variant_secret_file: {path} is not a regular file")
+        if info.st_uid not in owners:
+            raise ConfigError(f"course.variant_secret_file: {path} belongs to uid {info.st_uid}, not to an "
+                              f"instructor of the course: chown it to the instructor")
+        if info.st_mode & 0o077:
+            raise ConfigError(f"course.variant_secret_file: {path} has mode {stat.S_IMODE(info.st_mode):04o}; "
+                              f"only its owner may read it: chmod 600 {path}")
+        secret = fh.read(1 << 16).strip()
+    if len(secret) < MIN_SECRET:
+        raise ConfigError(f"course.variant_secret_file: {path} holds fewer than {MIN_SECRET} bytes; "
+                          f"write a long random secret: {NEW_SECRET.format(path=path)}")
+    return secret
+
+
 def write_collusion(course, report: list[dict]) -> Path | None:
     """``logs/collusion.csv``: one row per (submission, classmate whose variant it answered).
 
