@@ -101,7 +101,8 @@ validate: env
 
 # ---------------------------------------------------------------- the course on a JupyterHub (grading/HUB.md)
 # sudo make hub HUB_INSTRUCTOR=instructor HUB_STUDENTS="alovelace bhopper" [HUB_PREFIX=/srv/dl-opt-setup]
-#     [HUB_IP=0.0.0.0] [HUB_PORT=8000] [CREATE_ACCOUNTS=1]: installs (python -m hub install) and starts the Hub.
+#     [HUB_IP=0.0.0.0] [HUB_PORT=8000] [CREATE_ACCOUNTS=1] [HUB_COURSE_ROOT=~instructor/course/grading]:
+#     installs (python -m hub install) and starts the Hub.
 HUB_PREFIX ?= /srv/dl-opt-setup
 HUB_IP ?= 127.0.0.1
 HUB_PORT ?= 8000
@@ -109,4 +110,4 @@ hub: env sandbox
 	@test -n "$(HUB_INSTRUCTOR)" || { echo 'usage: sudo make hub HUB_INSTRUCTOR=name HUB_STUDENTS="name ..." [CREATE_ACCOUNTS=1]'; exit 2; }
 	@PY=$(PY); $$PY -m hub --prefix $(HUB_PREFIX) install --instructor $(HUB_INSTRUCTOR) \
 		$(call EACH,--student,$(HUB_STUDENTS)) --ip $(HUB_IP) --port $(HUB_PORT) \
-		$(if $(CREATE_ACCOUNTS),--create-accounts) && exec $$PY -m hub --prefix $(HUB_PREFIX) start
+		$(if $(CREATE_ACCOUNTS),--create-accounts) $(if $(HUB_COURSE_ROOT),--course-root "$(HUB_COURSE_ROOT)") && exec $$PY -m hub --prefix $(HUB_PREFIX) start
