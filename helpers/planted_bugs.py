@@ -8,6 +8,11 @@ grads`` for data ``(X, Y)``. The returned object does not reveal its bugs (no at
 lists them and its ``repr`` shows only the network's settings): finding them is the
 student's job, with a gradient check.
 
+:func:`first_draft` writes the *source* of a complete backprop (L2 and inverted dropout) as
+one writes it the first time, with one L2 mistake (:data:`DRAFT_L2`) and one dropout mistake
+(:data:`DRAFT_DROPOUT`) drawn from a student's variant: notebook 4 prints it, and the student
+finds the two bugs with a gradient check and fixes them.
+
 :func:`random_params` makes the small random networks these exercises perturb
 (``standard_normal * scale``; the course's initialization methods are notebook 2's).
 """
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from helpers import variants
 from helpers._validation import (
     as_float_matrix,
     check_choice,
@@ -33,15 +39,22 @@ from helpers.network import ACTIVATIONS, _check_labels, activation, activation_d
 
 __all__ = [
     "CATALOG",
+    "DRAFT_DROPOUT",
+    "DRAFT_L2",
     "Backprop",
+    "DraftBug",
     "PlantedBug",
     "affected_blocks",
     "as_backprop",
     "buggy_backward",
     "check_bugs",
+    "draft_blocks",
+    "draft_bugs",
+    "first_draft",
     "make_buggy_backprop",
     "random_bugs",
     "random_params",
+    "render_backward",
 ]
 
 
@@ -385,3 +398,161 @@ def random_params(layer_dims, *, scale: float = 0.5, bias_scale: float = 0.0, se
         params[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) * scale
         params[f"b{l}"] = rng.standard_normal((dims[l], 1)) * bias_scale
     return params
+
+
+# =========================================================================== first drafts
+# The source of a complete backprop (sigmoid output, cross-entropy, L2, inverted dropout), with
+# one realistic mistake in the L2 code and one in the dropout code. Each mistake sits on a code
+# path that runs only under its setting: on the plain network (lambd = 0, no dropout) every
+# draft is exactly right; lambd > 0 shows the L2 mistake, a frozen dropout mask the dropout one
+# ("the check only sees the code paths that run").
+_TEMPLATE = '''def backward_buggy(AL, Y, cache, params, lambd=0.0):
+    """Backprop for the sigmoid + cross-entropy network (with two bugs)."""
+    L = len(params) // 2
+    m = AL.shape[1]
+    grads = {}
+    dZ = AL - Y
+    for l in range(L, 0, -1):
+        A_prev = cache.A[l - 1]
+        grads[f"dW{l}"] = dZ @ A_prev.T / m<dW_l2>
+        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+<after_db>        if l > 1:
+<hidden>            dA = params[f"W{l}"].T @ dZ
+<mask>            dZ = dA * activation_derivative(cache.Z[l - 1], cache.hidden)
+<after_loop>    return grads
+'''
+_I2, _I3, _I4 = " " * 8, " " * 12, " " * 16
+_ADD_L2 = 'grads[f"dW{<l>}"] = grads[f"dW{<l>}"] + lambd / m * params[f"W{<l>}"]\n'
+_RIGHT = {
+    "dW_l2": ' + lambd / m * params[f"W{l}"]',
+    "after_db": "",
+    "hidden": "",
+    "mask": f"{_I3}D = cache.D[l - 1]\n{_I3}if D is not None:\n{_I4}dA = dA * D / cache.keep_prob\n",
+    "after_loop": "",
+}
+
+
+def _mask(line: str) -> str:
+    return f"{_I3}D = cache.D[l - 1]\n{_I3}if D is not None:\n{_I4}{line}\n"
+
+
+@dataclass(frozen=True)
+class DraftBug:
+    """One first-draft mistake of :func:`first_draft`.
+
+    Attributes
+    ----------
+    kind : str
+    description : str
+        What the code does wrong.
+    setting : {"lambd", "dropout"}
+        The setting whose code path it sits on (it is harmless without it).
+    code : dict
+        The template's slots it replaces (``dW_l2``, ``after_db``, ``hidden``, ``mask``,
+        ``after_loop``).
+    layers : str
+        Where it is wrong: ``"all"`` (every layer the setting acts on), ``"first"`` (layer 1 only),
+        ``"below_last"`` (layers 1..L-1).
+    hides_when : str
+        Besides the setting being off.
+    """
+
+    kind: str
+    description: str
+    setting: str
+    code: dict
+    layers: str = "all"
+    hides_when: str = ""
+
+    def blocks(self, n_layers: int) -> frozenset[str]:
+        """Gradient blocks this mistake makes wrong in an L-layer network under its setting."""
+        L = n_layers
+        if self.setting == "dropout":  # dropout acts on the hidden layers 1..L-1: dW, db there
+            return frozenset(f"{p}{l}" for l in range(1, L) for p in ("dW", "db"))
+        layers = {"all": range(1, L + 1), "first": range(1, 2), "below_last": range(1, L)}[self.layers]
+        return frozenset(f"dW{l}" for l in layers)
+
+
+DRAFT_L2: dict[str, DraftBug] = {
+    bug.kind: bug
+    for bug in (
+        DraftBug("l2_half", "dW gets lambd/(2m) W, the factor of the cost, not of its derivative", "lambd",
+                 {"dW_l2": ' + lambd / (2 * m) * params[f"W{l}"]'}),
+        DraftBug("l2_missing", "dW lacks the L2 term lambd/m W altogether", "lambd", {"dW_l2": ""}),
+        DraftBug("l2_no_m", "dW gets lambd W, not divided by m", "lambd",
+                 {"dW_l2": ' + lambd * params[f"W{l}"]'}),
+        DraftBug("l2_double", "dW gets 2 lambd/m W (the 2 of d/dW W^2, whose 1/2 is in lambd/(2m))", "lambd",
+                 {"dW_l2": ' + 2 * lambd / m * params[f"W{l}"]'}),
+        DraftBug("l2_sign", "dW gets - lambd/m W (the sign of the update W -= ..., not of the gradient)", "lambd",
+                 {"dW_l2": ' - lambd / m * params[f"W{l}"]'}),
+        DraftBug("l2_indented", "the L2 term is added inside `if l > 1:`, so dW1 lacks it", "lambd",
+                 {"dW_l2": "", "hidden": _I3 + _ADD_L2.replace("<l>", "l")},
+                 layers="first"),
+        DraftBug("l2_last_only", "the L2 term is added once, after the loop, to the last layer only", "lambd",
+                 {"dW_l2": "",
+                  "after_loop": "    " + _ADD_L2.replace("<l>", "L")},
+                 layers="below_last"),
+    )
+}
+
+DRAFT_DROPOUT: dict[str, DraftBug] = {
+    bug.kind: bug
+    for bug in (
+        DraftBug("no_scale", "the mask is applied to dA without dividing by keep_prob", "dropout",
+                 {"mask": _mask("dA = dA * D")}),
+        DraftBug("no_mask", "dA is divided by keep_prob but the mask is not applied", "dropout",
+                 {"mask": _mask("dA = dA / cache.keep_prob")}),
+        DraftBug("times_keep_prob", "dA is multiplied by keep_prob instead of divided", "dropout",
+                 {"mask": _mask("dA = dA * D * cache.keep_prob")}),
+        DraftBug("drop_prob", "dA is divided by 1 - keep_prob (the probability of dropping)", "dropout",
+                 {"mask": _mask("dA = dA * D / (1 - cache.keep_prob)")}, hides_when="keep_prob = 0.5"),
+        DraftBug("mask_late", "the mask of layer l is applied to dZ after dW and db have used it", "dropout",
+                 {"mask": "",
+                  "after_db": f"{_I2}D = cache.D[l]\n{_I2}if D is not None:\n{_I3}dZ = dZ * D / cache.keep_prob\n"}),
+    )
+}
+
+#: The committed notebook's draft (no variant): the two bugs the course has always shown.
+DRAFT_DEFAULT = ("l2_half", "no_scale")
+
+
+def render_backward(l2: str | None = None, dropout: str | None = None) -> str:
+    """Source of ``backward_buggy`` with the L2 mistake ``l2`` and the dropout mistake ``dropout``.
+
+    ``None`` leaves that part right: ``render_backward()`` is a correct backprop (what fixing both
+    bugs gives). The function uses ``np`` and ``activation_derivative`` (notebook 4 imports both).
+    """
+    code = dict(_RIGHT)
+    for kind, catalogue in ((l2, DRAFT_L2), (dropout, DRAFT_DROPOUT)):
+        if kind is not None:
+            code.update(catalogue[check_choice(kind, "draft mistake", tuple(catalogue))].code)
+    source = _TEMPLATE
+    for slot, text in code.items():
+        source = source.replace(f"<{slot}>", text)
+    return source
+
+
+def draft_bugs(variant: int | None) -> tuple[str, str]:
+    """The ``(L2 mistake, dropout mistake)`` of variant ``variant``'s first draft (``None``: the course's)."""
+    if variant is None:
+        return DRAFT_DEFAULT
+    draw = variants.seed(2025, variant)
+    return list(DRAFT_L2)[draw % len(DRAFT_L2)], list(DRAFT_DROPOUT)[(draw // len(DRAFT_L2)) % len(DRAFT_DROPOUT)]
+
+
+def draft_blocks(variant: int | None, n_layers: int) -> dict[str, frozenset[str]]:
+    """The blocks variant ``variant``'s draft gets wrong, per setting: ``{"plain", "lambd", "dropout"}``."""
+    l2, dropout = draft_bugs(variant)
+    return {"plain": frozenset(), "lambd": DRAFT_L2[l2].blocks(n_layers),
+            "dropout": DRAFT_DROPOUT[dropout].blocks(n_layers)}
+
+
+def first_draft(variant: int | None = None) -> str:
+    """The source of variant ``variant``'s ``backward_buggy``: a backprop with two bugs to find.
+
+    Same signature as :func:`helpers.network.backward` (``lambd`` a keyword with default 0.0).
+    One bug is in the L2 code (:data:`DRAFT_L2`), one in the dropout code (:data:`DRAFT_DROPOUT`);
+    with ``lambd = 0`` and no dropout the draft is right. ``None`` (no variant): ``lambd/(2m)``
+    instead of ``lambd/m``, and the mask applied without dividing by ``keep_prob``.
+    """
+    return render_backward(*draft_bugs(variant))

@@ -202,3 +202,128 @@ def test_plots_return_figures_and_validate():
         plot_block_differences([1, 2])
     with pytest.raises(ValueError, match="finite"):
         plot_block_differences({"dW1": float("nan")})
+
+
+# --------------------------------------------------------------------------- first drafts (notebook 4, exercise 5)
+#: The draft the committed notebook shows (no variant): the course's two bugs, verbatim.
+COURSE_DRAFT = '''def backward_buggy(AL, Y, cache, params, lambd=0.0):
+    """Backprop for the sigmoid + cross-entropy network (with two bugs)."""
+    L = len(params) // 2
+    m = AL.shape[1]
+    grads = {}
+    dZ = AL - Y
+    for l in range(L, 0, -1):
+        A_prev = cache.A[l - 1]
+        grads[f"dW{l}"] = dZ @ A_prev.T / m + lambd / (2 * m) * params[f"W{l}"]
+        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+        if l > 1:
+            dA = params[f"W{l}"].T @ dZ
+            D = cache.D[l - 1]
+            if D is not None:
+                dA = dA * D
+            dZ = dA * activation_derivative(cache.Z[l - 1], cache.hidden)
+    return grads
+'''
+ALL_DRAFTS = [(l2, dropout) for l2 in pb.DRAFT_L2 for dropout in pb.DRAFT_DROPOUT]
+
+
+def compiled(source):
+    from helpers.network import activation_derivative
+
+    scope = {"np": np, "activation_derivative": activation_derivative}
+    exec(compile(source, "<draft>", "exec"), scope)
+    return scope["backward_buggy"]
+
+
+def notebook_network():
+    """Notebook 4's network: two moons (m = 20), layer_dims [2, 5, 3, 1], b = 0, as its setup draws them."""
+    from helpers.datasets import moons
+
+    rng = np.random.default_rng(4)
+    X, Y = moons(m=20, seed=rng)
+    return X, Y, pb.random_params([2, 5, 3, 1], scale=0.5, seed=rng), rng
+
+
+def draft_settings(X, Y, params, seed):
+    _, cache = forward(X, params, hidden="tanh", keep_prob=0.8, seed=seed)
+    return {"plain": {}, "lambd": {"lambd": 0.7}, "dropout": {"keep_prob": 0.8, "masks": cache.D}}
+
+
+@pytest.mark.parametrize("net", ["notebook", "four layers, b != 0"])
+def test_every_draft_hides_on_the_plain_network_and_shows_exactly_under_its_setting(net):
+    X, Y, params, rng = notebook_network() if net == "notebook" else (*network(dims=(3, 4, 3, 3, 1), seed=12), 12)
+    L = len(params) // 2
+    settings = draft_settings(X, Y, params, rng)
+    truths = {name: numerical_grads(make_cost_fn(X, Y, hidden="tanh", **kw), params) for name, kw in settings.items()}
+    lines = set()
+    for l2, dropout in [(None, None), *ALL_DRAFTS]:
+        backward_fn = compiled(pb.render_backward(l2, dropout))
+        for name, kw in settings.items():
+            grads = pb.as_backprop(backward_fn, X, Y, hidden="tanh", **kw)(params)
+            wrong = {k for k, v in truths[name].items() if reldiff(grads[k], v) > TOL_BUGGY}
+            clean = all(reldiff(grads[k], v) < TOL_CLEAN for k, v in truths[name].items() if k not in wrong)
+            if l2 is None:  # both bugs fixed: the reference backward passes everywhere
+                want = set()
+            else:
+                want = {"plain": set(), "lambd": pb.DRAFT_L2[l2].blocks(L),
+                        "dropout": pb.DRAFT_DROPOUT[dropout].blocks(L)}[name]
+            assert wrong == want and clean, (l2, dropout, name, sorted(wrong))
+            if l2 is not None and name != "plain":
+                lines.add((name, tuple(sorted(wrong))))
+    assert {n for n, _ in lines} == {"lambd", "dropout"} and len(lines) >= 4  # several different "wrong blocks" lines
+
+
+def test_the_reference_draft_is_the_course_backward():
+    X, Y, params = network(dims=(3, 5, 4, 1), seed=13)
+    AL, cache = forward(X, params, hidden="relu", keep_prob=0.7, seed=2)
+    got = compiled(pb.render_backward())(AL, Y, cache, params, lambd=0.4)
+    want = backward(AL, Y, cache, params, lambd=0.4)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-15)
+
+
+def test_the_committed_notebook_shows_the_course_draft_and_drafts_read_alike():
+    assert pb.first_draft(None) == pb.first_draft() == COURSE_DRAFT
+    assert pb.draft_bugs(None) == ("l2_half", "no_scale")
+    for l2, dropout in ALL_DRAFTS:
+        source = pb.render_backward(l2, dropout)
+        assert source.startswith("def backward_buggy(AL, Y, cache, params, lambd=0.0):\n")
+        assert '"""Backprop for the sigmoid + cross-entropy network (with two bugs)."""' in source
+        assert "<" not in source.replace("range(L, 0, -1)", "")  # every slot filled
+        compiled(source)
+    with pytest.raises(ValueError, match="draft mistake"):
+        pb.render_backward("l2_typo")
+
+
+def test_students_get_their_own_drafts():
+    from grading.course.variants import variant_of
+
+    secret = b"a course secret for the variant tests, 0123456789abcdef"
+    drafts = [pb.draft_bugs(variant_of(secret, f"s{i:03d}", "04_gradient_checking")) for i in range(60)]
+    pairs = [(a, b) for i, a in enumerate(drafts) for b in drafts[i + 1:]]
+    assert sum(a != b for a, b in pairs) / len(pairs) > 0.9
+    many = {pb.draft_bugs(v) for v in range(400)}
+    assert {l2 for l2, _ in many} == set(pb.DRAFT_L2) and {d for _, d in many} == set(pb.DRAFT_DROPOUT)
+    assert len(many) == len(ALL_DRAFTS)
+    assert pb.first_draft(variant_of(secret, "alovelace", "04_gradient_checking")) != pb.first_draft(
+        variant_of(secret, "bhopper", "04_gradient_checking"))
+    assert pb.draft_blocks(None, 3) == {"plain": frozenset(), "lambd": {"dW1", "dW2", "dW3"},
+                                        "dropout": {"dW1", "db1", "dW2", "db2"}}
+
+
+def test_the_mystery_of_exercise_4_is_visible_on_every_variant():
+    """Notebook 4's try-it cell draws its two bugs from the student's variant: each must show."""
+    from helpers import variants
+    from helpers._reference import gradcheck as ref
+
+    X, Y, params, _ = notebook_network()
+    J = make_cost_fn(X, Y, hidden="tanh")
+    lines = set()
+    for variant in [None, *range(80)]:
+        bugs = pb.random_bugs(3, seed=variants.seed(2024, variant), n_bugs=2, hidden="tanh")
+        result = ref.gradient_check(J, params, pb.make_buggy_backprop(X, Y, bugs, hidden="tanh")(params))
+        wrong = pb.affected_blocks(bugs, 3, hidden="tanh")
+        assert set(result.suspicious_blocks) == wrong, (variant, bugs)
+        assert min(result.per_block[b] for b in wrong) > 1e-2, (variant, bugs)
+        lines.add(tuple(sorted(wrong)))
+    assert len(lines) >= 10

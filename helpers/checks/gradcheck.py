@@ -8,13 +8,18 @@ Hidden checks (``grade_hidden("gradcheck.<question>", ...)``):
   reference ``dtheta_approx``.
 * ``check``: ``gradient_check(cost_fn, params, grads, eps) -> (difference, per_block)`` on
   clean and buggy backprops; differences must agree with the reference (clean: both
-  "great"; buggy: to 1e-3 relative) and flag the same blocks.
-* ``bug_hunt``: ``find_buggy_blocks(cost_fn, backprop, params)`` on hidden planted bugs.
+  "great", relative to the round-off floor where that is larger; buggy: to 1e-3 relative)
+  and flag the same blocks.
+* ``bug_hunt``: ``find_buggy_blocks(cost_fn, backprop, params)`` on hidden planted bugs
+  (drawn from ``bug_seed``; a draw with a bug that would hide at the case's parameters is
+  replaced, :func:`_visible_bugs`); a correct block that rounding alone brings within 10x of
+  the threshold may be reported either way.
 * ``fixed_backward``: the student's fixed backprop must pass the reference check on
   networks it has not seen (other depths, activations, ``lambd``, frozen dropout masks),
   including regression networks (``"output": "linear"``, cost ``1/(2m) sum (AL - Y)^2``
   plus L2), which the course's :func:`helpers.network.backward` refuses: calling it is no
-  answer.
+  answer. Differences are judged against the cut-offs or, when larger, ``FLOOR_GREAT`` times
+  their round-off floor (a block whose gradient a seed drew tiny next to ``J``).
 * ``regularized``: ``l2_regularized(cost_fn, backprop, lambd, m)`` must add the L2 term to
   ``J`` and its gradient to ``dtheta``. The student's function receives plain functions
   (no network attributes to rebuild the cost from), and ``"data": "toy"`` cases use a
@@ -27,6 +32,9 @@ A case is a JSON dict: ``dims`` (layer_dims), ``m``, ``seed``, ``hidden``, ``lam
 ``keep_prob`` (frozen masks), ``output`` (``"sigmoid"``, default, with cross-entropy and
 labels in {0, 1}; ``"linear"``, with squared error and real targets), ``data`` (``"toy"``:
 exercise 6's non-network data term).
+
+Per-student variants (:data:`VARY`): every seed, the hidden widths and ``lambd``; see the
+rules below for their ranges.
 
 Visible-test helpers (``visible_*``) run in the kernel without the reference: they use
 small networks or quadratic costs whose answers are known exactly, and explain the
@@ -55,8 +63,9 @@ from helpers.checks.core import (
     expect_array,
     register,
 )
-from helpers.gradcheck_result import GREAT_BELOW, WORRY_FROM
+from helpers.gradcheck_result import FLOOR_GREAT, GREAT_BELOW, WORRY_FROM, roundoff_floor
 from helpers.network import forward, make_cost_fn
+from helpers.variants import Scale
 
 __all__ = [
     "BUGGY_AGREEMENT",
@@ -68,6 +77,27 @@ __all__ = [
     "visible_flatten",
     "visible_regularized",
 ]
+
+# --------------------------------------------------------------------------- variants
+# What a student's variant changes besides the seeds (``seed`` redraws the data and the
+# weights, ``bug_seed`` which planted bugs, blocks and kinds, a bug hunt hands out):
+#: hidden widths times 0.8..1.7 (a width of 2 stays 2..3, 5 becomes 4..8, 6 at most 10): the
+#: small networks of the lesson (its own is [2, 5, 3, 1]); the input size and the single
+#: output unit stay, and so does the depth (a planted bug's layer must exist).
+VARY_DIMS = Scale(0.8, 1.7, keep=(0, -1))
+#: lambd times 0.5..2: 0.05..0.8 become 0.025..1.6, around the lesson's 0.5..0.7; zero stays
+#: zero (an unregularized case stays unregularized: no L2 bug is drawn there); a planted bug
+#: that a small lambd would hide is redrawn (:func:`_visible_bugs`).
+VARY_LAMBD = Scale(0.5, 2.0)
+# The hidden activation is not varied: swapping tanh for sigmoid puts the correct blocks of the
+# 4-layer cases at their round-off floor (sigmoid' <= 1/4 shrinks the early gradients), and a
+# two-member group on the two or three smooth cases a check has gives fewer than 10 different
+# students. "relu" (kinks) and "linear" (where dW_uses_Z hides: Z = A) are cases of their own.
+VARY = {"dims": VARY_DIMS, "lambd": VARY_LAMBD}
+
+#: A planted bug drawn from ``bug_seed`` changes each block it claims at least this much (relative
+#: difference with the true gradient): 100 times ``WORRY_FROM``, so no check can miss it.
+VISIBLE = 1e-2
 
 #: Relative agreement required between a student's and the reference's difference when the
 #: difference is not "great": both come from the same finite differences, whose rounding
@@ -102,22 +132,52 @@ def build_case(case: Mapping) -> dict:
     L = len(dims) - 1
     hidden = str(case.get("hidden", "relu"))
     lambd = float(case.get("lambd", 0.0))
-    if "bug_seed" in case:
-        bugs = planted_bugs.random_bugs(
-            L, seed=int(case["bug_seed"]), n_bugs=int(case.get("n_bugs", 1)), hidden=hidden, lambd=lambd
-        )
-    else:
-        bugs = [list(b) for b in case.get("bugs", [])]
     keep_prob = float(case.get("keep_prob", 1.0))
     masks = None
     if keep_prob < 1.0:
         _, cache = forward(X, params, hidden=hidden, keep_prob=keep_prob, seed=rng)
         masks = cache.D
+    if "bug_seed" in case:
+        bugs = _visible_bugs(X, Y, params, int(case["bug_seed"]), int(case.get("n_bugs", 1)), hidden=hidden,
+                             lambd=lambd, keep_prob=keep_prob, masks=masks)
+    else:
+        bugs = [list(b) for b in case.get("bugs", [])]
     return {
         "X": X, "Y": Y, "params": params, "L": L, "hidden": hidden, "lambd": lambd,
         "eps": float(case.get("eps", 1e-7)), "bugs": bugs, "keep_prob": keep_prob, "masks": masks,
         "output": output, "data": str(case.get("data", "network")),
     }
+
+
+def _block_differences(grads: dict, truth: dict) -> dict:
+    out = {}
+    for key, value in truth.items():
+        den = np.linalg.norm(grads[key]) + np.linalg.norm(value)
+        out[key] = 0.0 if den == 0 else float(np.linalg.norm(grads[key] - value) / den)
+    return out
+
+
+def _visible_bugs(X, Y, params, bug_seed: int, n_bugs: int, *, hidden: str, lambd: float, keep_prob: float,
+                  masks) -> list[list]:
+    """Bugs drawn from ``bug_seed`` that change every block they claim by at least :data:`VISIBLE`.
+
+    A planted bug can hide at particular parameters (``CATALOG``'s ``hides_when``: ``l2_on_b`` on a
+    bias drawn close to 0, an L2 bug next to a large data gradient), and a bug hunt is judged on
+    the blocks the bugs claim: a variant's seeds must not hand out a bug no check can see. The
+    first draw is ``random_bugs(seed=bug_seed)`` (the literal cases' own, all visible); a draw
+    with a hiding bug is replaced by the next one, ``seed=[bug_seed, k]``.
+    """
+    L = len(params) // 2
+    AL, cache = forward(X, params, hidden=hidden, keep_prob=keep_prob, masks=masks)
+    truth = planted_bugs.buggy_backward([])(AL, Y, cache, params, lambd=lambd)
+    for attempt in range(100):
+        seed = bug_seed if attempt == 0 else [bug_seed, attempt]
+        bugs = planted_bugs.random_bugs(L, seed=seed, n_bugs=n_bugs, hidden=hidden, lambd=lambd)
+        wrong = planted_bugs.affected_blocks(bugs, L, hidden=hidden, lambd=lambd)
+        grads = planted_bugs.buggy_backward(bugs)(AL, Y, cache, params, lambd=lambd)
+        if all(d >= VISIBLE for k, d in _block_differences(grads, truth).items() if k in wrong):
+            return bugs
+    raise ValueError(f"no visible draw of {n_bugs} bug(s) for bug_seed={bug_seed} on this network")
 
 
 def squared_error_cost(inputs: dict, *, lambd: float | None = None):
@@ -216,12 +276,18 @@ def _decode_entries(obj) -> dict:
 
 
 # --------------------------------------------------------------------------- comparisons
-def _agree(student: float, ref: float) -> bool:
-    """Two relative differences agree: both "great", or equal to ``BUGGY_AGREEMENT`` relative."""
+def _agree(student: float, ref: float, floor: float | None = None) -> bool:
+    """Two relative differences agree: both "great", or equal to ``BUGGY_AGREEMENT`` relative.
+
+    "Great" is below ``GREAT_BELOW``, or below ``FLOOR_GREAT`` round-off floors when that is
+    larger: a correct block whose gradient is tiny next to ``J`` (a seed can draw one) reads 1e-6
+    or more from rounding alone, noise that two correct implementations do not share to 1e-3.
+    """
     if not math.isfinite(student):
         return False
-    if ref < GREAT_BELOW:
-        return student < GREAT_BELOW
+    great = GREAT_BELOW if floor is None else max(GREAT_BELOW, FLOOR_GREAT * floor)
+    if ref < great:
+        return student < great
     return abs(student - ref) <= BUGGY_AGREEMENT * ref + 1e-9
 
 
@@ -302,6 +368,7 @@ FLATTEN = register(Check(
     compare=_flatten_compare,
     describe="theta, dtheta and the way back on networks of other depths and widths",
     decode=_decode_entries,
+    vary={"dims": VARY_DIMS},
 ))
 
 
@@ -346,6 +413,7 @@ APPROX = register(Check(
     compare=_approx_compare,
     describe="dtheta_approx on networks of other depths, widths and eps",
     decode=_decode_entries,
+    vary=VARY,
 ))
 
 
@@ -372,14 +440,15 @@ def _check_expected(inputs):
 
 def _check_compare(answer, expected, inputs):
     d = _scalar(answer["difference"])
-    if not _agree(d, expected.difference):
+    if not _agree(d, expected.difference, expected.floor):
         verdict = "great" if expected.difference < GREAT_BELOW else "not great"
         return (f"difference = {d:.3e} does not match the reference on this network "
                 f"(which is {verdict}){_difference_hint(d, expected.difference)}")
     per_block = answer["per_block"]
     if set(per_block) != set(expected.per_block):
         return "per_block has the wrong keys"
-    wrong = [k for k, ref in expected.per_block.items() if not _agree(_scalar(per_block[k]), ref)]
+    floors = expected.per_block_floor or {}
+    wrong = [k for k, ref in expected.per_block.items() if not _agree(_scalar(per_block[k]), ref, floors.get(k))]
     if wrong:
         return (f"per_block differs from the reference for {len(wrong)} block(s) "
                 f"(each block: the same formula on its entries)")
@@ -399,6 +468,7 @@ CHECK = register(Check(
     compare=_check_compare,
     describe="difference and per-block differences on clean and buggy backprops",
     decode=_decode_entries,
+    vary=VARY,
 ))
 
 
@@ -422,12 +492,21 @@ def _hunt_run(solution, inputs):
 
 
 def _hunt_expected(inputs):
-    return sorted(planted_bugs.affected_blocks(inputs["bugs"], inputs["L"], hidden=inputs["hidden"],
-                                               lambd=inputs["lambd"]))
+    wrong = planted_bugs.affected_blocks(inputs["bugs"], inputs["L"], hidden=inputs["hidden"], lambd=inputs["lambd"])
+    # a correct block may be reported either way when rounding alone brings it within 10x of the
+    # threshold (a block whose gradient a seed drew tiny next to J); the planted bugs are at least
+    # VISIBLE (100x the threshold), so a correct check finds every one of them
+    result = _reference().gradient_check(_cost_fn(inputs), inputs["params"], _backprop(inputs)(inputs["params"]),
+                                         inputs["eps"])
+    floors = result.per_block_floor or {}
+    either = [k for k, d in result.per_block.items()
+              if k not in wrong and max(d, FLOOR_GREAT * floors.get(k, 0.0)) >= WORRY_FROM / 10]
+    return {"wrong": sorted(wrong), "either": sorted(either)}
 
 
 def _hunt_compare(answer, expected, inputs):
-    mine, truth = set(answer["blocks"]), set(expected)
+    truth, either = set(expected["wrong"]), set(expected["either"])
+    mine = set(answer["blocks"]) - either
     if mine == truth:
         return None
     missed, extra = len(truth - mine), len(mine - truth)
@@ -444,6 +523,7 @@ BUG_HUNT = register(Check(
     compare=_hunt_compare,
     describe="the wrong blocks of hidden buggy backprops, found with your gradient check",
     decode=_decode_entries,
+    vary=VARY,
 ))
 
 
@@ -474,10 +554,20 @@ def _fixed_compare(answer, expected, inputs):
     dtheta = np.concatenate([grads[k].reshape(-1) for k in layout.grad_names])
     if not np.isfinite(dtheta).all():
         return "your gradients contain NaN or inf"
-    d = ref.relative_difference(expected.dtheta_approx, dtheta)
+    approx = expected.dtheta_approx
+
+    def passes(a, b, cut):
+        # below the cut-off, or rounding only: a block whose gradient is tiny next to J (a seed can
+        # draw db[L] = mean(AL - Y) close to 0) reads 1e-5 from round-off alone, while a correct
+        # backprop stays within 1.5 floors (2,000 variants of the hidden cases) and a bug, 1e-2 or
+        # more, is millions of floors away
+        difference = ref.relative_difference(a, b)
+        return difference < max(cut, FLOOR_GREAT * roundoff_floor(expected.cost, b, expected.eps, a)), difference
+
+    ok, d = passes(approx, dtheta, GREAT_BELOW)
     blocks = [g for g, n in zip(layout.grad_names, layout.names, strict=True)
-              if not ref.relative_difference(expected.dtheta_approx[layout.slice(n)], grads[g].reshape(-1)) < 1e-5]
-    if d < GREAT_BELOW and not blocks:
+              if not passes(approx[layout.slice(n)], grads[g].reshape(-1), 1e-5)[0]]
+    if ok and not blocks:
         return None
     settings = (f"hidden={inputs['hidden']!r}, output={inputs['output']!r}, lambd={inputs['lambd']:g}, "
                 f"keep_prob={inputs['keep_prob']:g}")
@@ -494,6 +584,7 @@ FIXED = register(Check(
     compare=_fixed_compare,
     describe="your fixed backprop passes the gradient check on unseen networks",
     decode=_decode_entries,
+    vary=VARY,
 ))
 
 
@@ -567,6 +658,7 @@ REGULARIZED = register(Check(
     compare=_reg_compare,
     describe="the L2 term in J and in dtheta, for unseen lambd",
     decode=_decode_entries,
+    vary=VARY,
 ))
 
 
