@@ -2,13 +2,15 @@
 forged payloads are rejected, and the visible-test helpers name the mistake."""
 
 import copy
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
 from helpers._reference.linear_regression import max_stable_learning_rate
 from helpers._reference.normalization import fit_normalization, normalize
-from helpers.checks.core import CheckFailure, record_answers, verify_payload
+from helpers.checks.core import CheckFailure, get_check, hidden_calls_in_source, record_answers, verify_payload
 from helpers.checks.normalization import check_apply_visible, check_fit_visible, check_max_lr_visible
 
 CASES = [
@@ -19,8 +21,28 @@ CASES = [
 ]
 
 
-def _verdict(check, fn):
-    return verify_payload(check, CASES, [record_answers(check, fn, cases=CASES)])
+NOTEBOOK = Path(__file__).parents[1] / "notebooks/01_normalizing_inputs/normalizing_inputs.ipynb"
+
+
+def _notebook_cases() -> dict:
+    """The hidden cases of the notebook's test cells (what students are graded on), by check."""
+    found = {}
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type == "code" and "tests" in cell.metadata.get("tags", []):
+            found.update(dict(hidden_calls_in_source(cell.source)))
+    return found
+
+
+NOTEBOOK_CASES = _notebook_cases()
+#: A handful of students' variants (None: the literal cases): tolerances and detectability must
+#: hold on every student's cases, not only on the course's.
+VARIANTS = [None, 1, 2, 77, 4242, 31337, 123456789]
+
+
+def _verdict(check, fn, variant="tests"):
+    """``fn`` judged on this file's CASES (``variant="tests"``) or on the notebook's cases of a variant."""
+    cases = CASES if variant == "tests" else get_check(check).cases_for(NOTEBOOK_CASES[check], variant)
+    return verify_payload(check, cases, [record_answers(check, fn, cases=cases)])
 
 
 # --------------------------------------------------------------------------- plain student versions
@@ -58,10 +80,11 @@ def normalize_plain(X, mu, sigma2):
          * X.shape[1]),
     ],
 )
-def test_correct_implementations_pass(check, fn):
-    verdict = _verdict(check, fn)
+@pytest.mark.parametrize("variant", ["tests", *VARIANTS])
+def test_correct_implementations_pass(check, fn, variant):
+    verdict = _verdict(check, fn, variant)
     assert verdict.passed, verdict.message
-    assert verdict.n_passed == len(CASES)
+    assert verdict.n_passed == verdict.n_cases
 
 
 # --------------------------------------------------------------------------- typical mistakes
@@ -92,10 +115,11 @@ WRONG = [
 ]
 
 
+@pytest.mark.parametrize("variant", ["tests", *VARIANTS])
 @pytest.mark.parametrize(("check", "fn", "fragment"), WRONG)
-def test_typical_mistakes_fail(check, fn, fragment):
+def test_typical_mistakes_fail(check, fn, fragment, variant):
     with np.errstate(divide="ignore", invalid="ignore"):
-        verdict = _verdict(check, fn)
+        verdict = _verdict(check, fn, variant)
     assert not verdict.passed
     assert fragment in verdict.message
 

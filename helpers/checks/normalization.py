@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.checks.core import Check, CheckFailure, compare_arrays, decode_array, encode_array, expect_array, register
+from helpers.variants import Scale
 
 __all__ = ["check_apply_visible", "check_fit_visible", "check_max_lr_visible", "make_data"]
 
@@ -33,6 +34,23 @@ RTOL = 1e-7
 #: sigma2): a constant feature's reference sigma2 is exactly 0 while a plain
 #: implementation gets rounding noise of about (m * eps * max|x_j|)^2.
 ATOL_REL = 1e-12
+#: Per-student variants (``Check.vary``; seeds always vary). Every rule is relative, so each case
+#: keeps its purpose: ``m = 1`` stays 1 (a factor below 1.5 rounds it back), zero offsets and
+#: ``shift = 0`` stay 0, signs stay. The lesson's ranges: features from 0..1 to 1..1000 with
+#: spreads from thousandths to hundreds (factors 0.5..2 of the literal offsets and scales keep
+#: every case there), and training sets of a few to a few hundred examples (m times 0.7..1.4
+#: stays <= 500, where dividing by m - 1 is off by more than 1e-3).
+VARY_M = Scale(0.7, 1.4)
+VARY_SPREAD = Scale(0.5, 2.0)
+VARY = {"m": VARY_M, "offsets": VARY_SPREAD, "scales": VARY_SPREAD, "constant_value": VARY_SPREAD}
+#: ``normalize``: the second feature of the shifted case has sigma2 ~ 0.01, the one place where
+#: ``sqrt(sigma2 + 1e-8)`` (an epsilon in the square root) is off by more than ``RTOL``; that
+#: spread stays as it is (index 1 kept), every other one varies; the shift varies in 0.5..2 x.
+VARY_APPLY = {**VARY, "scales": Scale(0.5, 2.0, keep=(1,)), "shift": VARY_SPREAD}
+#: ``largest_stable_learning_rate``: the data's sizes and spreads (the constant feature's value,
+#: a small integer, would take too few values to tell students apart).
+VARY_MAX_LR = {"m": VARY_M, "offsets": VARY_SPREAD, "scales": VARY_SPREAD}
+
 #: Relative tolerance on the largest stable learning rate: any eigen-solver (eigvalsh,
 #: eigvals, the 2-norm of A) agrees to ~1e-12; the usual mistakes are off by 2x or more.
 LR_RTOL = 1e-6
@@ -128,6 +146,7 @@ register(Check(
     expected=_expected_fit,
     compare=_compare_fit,
     describe="mu and sigma2 of training sets you have not seen",
+    vary=VARY,
 ))
 
 
@@ -159,6 +178,7 @@ register(Check(
     expected=_expected_apply,
     compare=_compare_apply,
     describe="new data normalized with given training statistics",
+    vary=VARY_APPLY,
 ))
 
 
@@ -192,6 +212,7 @@ register(Check(
     expected=_expected_max_lr,
     compare=_compare_max_lr,
     describe="the largest stable learning rate of data you have not seen",
+    vary=VARY_MAX_LR,
 ))
 
 
