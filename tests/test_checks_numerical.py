@@ -1,7 +1,9 @@
 """Graded checks of notebook 3: the reference passes, typical mistakes and hostile answers fail.
 
 The hidden cases are read from the committed notebook, so these tests judge exactly what
-students are graded on.
+students are graded on; the properties that depend on the cases (a mistake is detectable, the
+best_eps cases move the optimum, the flat bottom only is accepted) are checked on the literal
+cases and on several students' variants (:data:`VARIANTS`).
 """
 
 import json
@@ -12,8 +14,11 @@ import numpy as np
 import pytest
 
 from helpers._reference.numerical import centered_difference, one_sided_difference
-from helpers.checks.core import CheckFailure, hidden_calls_in_source, record_answers, verify_payload
+from helpers.checks.core import CheckFailure, get_check, hidden_calls_in_source, record_answers, verify_payload
 from helpers.checks.numerical import (
+    COUPLED_FAMILIES,
+    MOVABLE_FAMILIES,
+    SCALAR_FAMILIES,
     KnownOrderDifference,
     make_function,
     visible_best_eps,
@@ -36,10 +41,17 @@ def _hidden_cases() -> dict:
 
 
 CASES = _hidden_cases()
+#: The literal cases (None) and a few students' variants: a property of the cases holds on all.
+VARIANTS = (None, 1, 7, 2024, 31337, 123456789)
+variants = pytest.mark.parametrize("variant", VARIANTS)
 
 
-def verdict(check, *solution, cases=None):
-    cases = CASES[check] if cases is None else cases
+def varied(check, variant):
+    return get_check(check).cases_for(CASES[check], variant)
+
+
+def verdict(check, *solution, cases=None, variant=None):
+    cases = varied(check, variant) if cases is None else cases
     payload = json.loads(json.dumps(record_answers(check, *solution, cases=cases)))  # as stored in the notebook
     return verify_payload(check, cases, [payload])
 
@@ -73,26 +85,34 @@ def test_every_graded_question_has_hidden_cases():
         ("numerical.best_eps", (best_eps, centered_difference)),
     ],
 )
-def test_reference_passes(check, solution):
-    v = verdict(check, *solution)
+@variants
+def test_reference_passes(check, solution, variant):
+    v = verdict(check, *solution, variant=variant)
     assert v.passed, v.message
     assert v.n_passed == len(CASES[check])
 
 
-def test_other_honest_roundings_pass():
+@variants
+def test_other_honest_roundings_pass(variant):
     def centered_half(f, theta, eps):  # 0.5 / eps rounds differently from / (2 * eps)
         if np.ndim(theta) == 0:
             return (f(theta + eps) - f(theta - eps)) * (0.5 / eps)
         return centered_difference(f, theta, eps)
 
-    assert verdict("numerical.centered_difference", centered_half).passed
-    assert verdict("numerical.best_eps", best_eps, centered_half).passed
+    assert verdict("numerical.centered_difference", centered_half, variant=variant).passed
+    assert verdict("numerical.best_eps", best_eps, centered_half, variant=variant).passed
+
+    def ascending(d, f, t, e):  # the grid sorted the other way: ties go to the smaller step
+        order = np.argsort(e)[::-1]
+        return best_eps(d, f, t, np.asarray(e)[order][::-1])
+
+    assert verdict("numerical.best_eps", ascending, centered_difference, variant=variant).passed
 
     def endpoints(difference, f, g, theta, eps_values):  # slope from the two ends only
         e = [abs(difference(f, theta, x) - g(theta)) for x in (eps_values[0], eps_values[-1])]
         return np.log(e[1] / e[0]) / np.log(eps_values[-1] / eps_values[0])
 
-    assert verdict("numerical.error_order", endpoints).passed
+    assert verdict("numerical.error_order", endpoints, variant=variant).passed
 
 
 # --------------------------------------------------------------------------- typical mistakes
@@ -156,25 +176,28 @@ def int_copy(f, theta, eps):
         (int_copy, ""),
     ],
 )
-def test_typical_centered_mistakes_fail(wrong, hint):
-    v = verdict("numerical.centered_difference", wrong)
+@variants
+def test_typical_centered_mistakes_fail(wrong, hint, variant):
+    v = verdict("numerical.centered_difference", wrong, variant=variant)
     assert not v.passed
     assert hint in v.message
 
 
-def test_centered_used_where_one_sided_is_asked_fails():
-    v = verdict("numerical.one_sided_difference", centered_difference)
+@variants
+def test_centered_used_where_one_sided_is_asked_fails(variant):
+    v = verdict("numerical.one_sided_difference", centered_difference, variant=variant)
     assert not v.passed and "this is the centered difference" in v.message
 
 
-def test_stateful_function_fails():
+@variants
+def test_stateful_function_fails(variant):
     calls = []
 
     def drifting(f, theta, eps):
         calls.append(1)
         return centered_difference(f, theta, eps * len(calls))
 
-    v = verdict("numerical.centered_difference", drifting)
+    v = verdict("numerical.centered_difference", drifting, variant=variant)
     assert not v.passed
 
 
@@ -187,9 +210,10 @@ def test_stateful_function_fails():
         (lambda d, f, g, t, e: 2.0, ""),
     ],
 )
-def test_wrong_orders_fail(wrong, fragment):
+@variants
+def test_wrong_orders_fail(wrong, fragment, variant):
     with np.errstate(invalid="ignore"):
-        v = verdict("numerical.error_order", wrong)
+        v = verdict("numerical.error_order", wrong, variant=variant)
     assert not v.passed and fragment in v.message
 
 
@@ -199,17 +223,28 @@ def test_wrong_orders_fail(wrong, fragment):
         lambda d, f, t, e: 1e-5,  # a fixed textbook value, whatever the function
         lambda d, f, t, e: 1e-8,  # the one-sided optimum
         lambda d, f, t, e: e[int(np.argmin([abs(d(f, t, x)) for x in e]))],  # smallest estimate
-        lambda d, f, t, e: e[int(np.argmin(np.abs(np.diff([d(f, t, x) for x in e]))))],  # one neighbour, unsorted
         lambda d, f, t, e: float(np.argmin(np.abs(np.diff([d(f, t, x) for x in e])))),  # the index
         lambda d, f, t, e: e[-1],
     ],
 )
-def test_wrong_best_eps_fail(wrong):
-    v = verdict("numerical.best_eps", wrong, centered_difference)
+@variants
+def test_wrong_best_eps_fail(wrong, variant):
+    v = verdict("numerical.best_eps", wrong, centered_difference, variant=variant)
     assert not v.passed
 
 
-def test_best_eps_delegated_to_eps_sweep_fails():
+def test_one_neighbour_rule_fails_on_the_literal_cases():
+    """Scoring a step by one change only (not the larger of two) lands in the flat bottom on most
+    draws: it is caught where a single change happens to be small in the round-off noise, as on
+    the literal cases, not on every variant (it is a weaker rule, not a wrong one)."""
+    def one_neighbour(d, f, t, e):
+        return e[int(np.argmin(np.abs(np.diff([d(f, t, x) for x in e]))))]
+
+    assert not verdict("numerical.best_eps", one_neighbour, centered_difference).passed
+
+
+@variants
+def test_best_eps_delegated_to_eps_sweep_fails(variant):
     """Exercise 4 gives no g: sweeping the error against a guessed derivative is judged wrong."""
     from helpers.numerical import eps_sweep
 
@@ -221,7 +256,7 @@ def test_best_eps_delegated_to_eps_sweep_fails():
         return pick
 
     for guess in (lambda t: 0.0, lambda t: 3 * t**2, lambda t: 1.0):  # nothing, the visible test's g, a constant
-        v = verdict("numerical.best_eps", delegated(guess), centered_difference)
+        v = verdict("numerical.best_eps", delegated(guess), centered_difference, variant=variant)
         assert not v.passed, v.message
 
 
@@ -243,17 +278,87 @@ def test_error_order_delegated_to_fit_order_fails_in_the_student_edition():
     assert not v.passed and v.n_passed == 0, v.message
 
 
+def _shifted(k):
+    """best_eps, then ``k`` steps further along the grid (4 steps: a decade)."""
+    def pick(d, f, t, e):
+        i = int(np.flatnonzero(e == best_eps(d, f, t, e))[0]) + k
+        return e[min(max(i, 0), len(e) - 1)]
+
+    return pick
+
+
 def test_best_eps_band_accepts_the_flat_bottom_only():
-    def shifted(k):
-        def pick(d, f, t, e):
-            i = int(np.flatnonzero(e == best_eps(d, f, t, e))[0]) + k
-            return e[min(max(i, 0), len(e) - 1)]
+    assert verdict("numerical.best_eps", _shifted(0), centered_difference).passed
+    # a decade: round-off, then truncation
+    assert not verdict("numerical.best_eps", _shifted(4), centered_difference).passed
+    assert not verdict("numerical.best_eps", _shifted(-4), centered_difference).passed
 
-        return pick
 
-    assert verdict("numerical.best_eps", shifted(0), centered_difference).passed
-    assert not verdict("numerical.best_eps", shifted(4), centered_difference).passed  # a decade: round-off
-    assert not verdict("numerical.best_eps", shifted(-4), centered_difference).passed  # a decade: truncation
+def test_best_eps_band_rejects_a_decade_off_on_nearly_every_variant():
+    """The band is lenient by design (the bottom is round-off noise): each case accepts a step a
+    decade off the rule's pick about a third of the time, so a variant where all six cases do is
+    rare (about 1 in 400; variant 7 is one, a decade too small), never common."""
+    missed = []
+    for variant in range(1, 41):
+        assert verdict("numerical.best_eps", _shifted(0), centered_difference, variant=variant).passed
+        missed += [(variant, k) for k in (4, -4)
+                   if verdict("numerical.best_eps", _shifted(k), centered_difference, variant=variant).passed]
+    assert len(missed) <= 1, missed
+
+
+def _accepted_steps(case) -> set:
+    """The grid steps (log10, rounded) best_eps accepts on ``case``."""
+    check = get_check("numerical.best_eps")
+    inputs = check.make_inputs(dict(case))
+    expected = check.expected(inputs)
+    return {round(float(np.log10(e)), 2) for e in inputs["eps_values"]
+            if check.compare(np.array(e), expected, inputs) is None}
+
+
+@pytest.mark.parametrize("variant", [None, *range(1, 21)])
+def test_best_eps_cases_move_the_optimum_so_no_single_eps_passes_them_all(variant):
+    """k and offset move the optimum: no step of the grid is accepted on every case, on any variant."""
+    accepted = [_accepted_steps(case) for case in varied("numerical.best_eps", variant)]
+    assert all(accepted)
+    assert not set.intersection(*accepted), sorted(set.intersection(*accepted))
+
+
+@pytest.mark.parametrize("variant", [None, *range(1, 21)])
+def test_best_eps_cases_keep_float64_estimates_apart_at_the_smallest_steps(variant):
+    """No case lets f(theta + eps) and f(theta - eps) round to one number at its smallest steps.
+
+    Where they do, the estimates are 0 three steps in a row and the rule picks noise (the large
+    offsets are why those cases' grids stop at 1e-9).
+    """
+    check = get_check("numerical.best_eps")
+    for case in varied("numerical.best_eps", variant):
+        inputs = check.make_inputs(dict(case))
+        smallest = np.sort(inputs["eps_values"])[:3]
+        estimates = [centered_difference(inputs["f"], inputs["theta"], e) for e in smallest]
+        assert len(set(estimates)) > 1 and 0.0 not in estimates, case
+
+
+def test_variants_keep_each_case_within_the_lesson():
+    """Families stay in their groups, signs and numbers of axes stay, orders stay among the taught ones."""
+    for variant in range(1, 41):
+        for check in ("numerical.one_sided_difference", "numerical.centered_difference"):
+            for literal, case in zip(CASES[check], varied(check, variant), strict=True):
+                group = SCALAR_FAMILIES if literal["f"] in SCALAR_FAMILIES else COUPLED_FAMILIES
+                assert case["f"] in group and case.get("int") == literal.get("int")
+                if "theta" in literal:
+                    assert np.sign(case["theta"]) == np.sign(literal["theta"])
+                    assert 0.5 <= case["theta"] / literal["theta"] <= 2 and 0.5 <= case["eps"] / literal["eps"] <= 2
+                else:
+                    assert len(case["shape"]) == len(literal["shape"]) and min(case["shape"]) >= 1
+        for literal, case in zip(CASES["numerical.error_order"], varied("numerical.error_order", variant),
+                                 strict=True):
+            assert case["f"] in SCALAR_FAMILIES
+            assert case["p"] == literal["p"] or {case["p"], literal["p"]} <= {1, 2, 4}
+            assert np.sign(case["c"]) == np.sign(literal["c"])
+        for literal, case in zip(CASES["numerical.best_eps"], varied("numerical.best_eps", variant), strict=True):
+            assert case["f"] in MOVABLE_FAMILIES if literal["f"] in MOVABLE_FAMILIES else case["f"] == literal["f"]
+            assert case["eps"] == literal["eps"]
+            assert np.sign(case.get("offset", 0)) == np.sign(literal.get("offset", 0))
 
 
 # --------------------------------------------------------------------------- hostile answers
@@ -293,9 +398,10 @@ def _raises(*args):
         _raises,
     ],
 )
-def test_hostile_answers_fail(check, hostile):
+@pytest.mark.parametrize("variant", [None, 7])
+def test_hostile_answers_fail(check, hostile, variant):
     extra = (centered_difference,) if check == "numerical.best_eps" else ()
-    v = verdict(check, hostile, *extra)
+    v = verdict(check, hostile, *extra, variant=variant)
     assert not v.passed
 
 

@@ -15,10 +15,30 @@ Questions (``grade_hidden`` names):
   theta, eps_values)``: the step where the estimates of neighbouring steps agree best), so
   sweeping the error against a known ``g`` (``helpers.numerical.eps_sweep``) cannot answer
   it. The minimum of the error is flat and its bottom is round-off noise,
-  so a grid step is accepted when its (reference) error is within :data:`BAND` times the
-  best in the grid, or when the error model's total there is within :data:`MODEL_BAND`
-  times the model's minimum (cases use ``k`` and ``offset`` to move the optimum around,
-  so one textbook eps does not pass them all).
+  so a grid step is accepted when it is a step the exercise's rule picks (with the
+  reference difference: in the noise, three neighbours can agree by chance; tied steps
+  all count, whichever way the grid is sorted), when its
+  (reference) error is within :data:`BAND` times the best in the grid, or when the error
+  model's total there is within :data:`MODEL_BAND` times the model's minimum (cases use
+  ``k`` and ``offset`` to move the optimum around, so one textbook eps does not pass them all).
+
+Per-student variants (``Check.vary``, see :mod:`helpers.variants`) redraw the functions and
+points of every question within what the lesson teaches, keeping each case's purpose:
+
+* differences: any scalar family for a scalar one (:data:`SCALAR_FAMILIES`), the other
+  coupled family for a coupled one (both need an array theta); ``theta``, ``eps`` and ``k``
+  times a factor in [0.5, 2] (signs kept: a negative point stays negative); array shapes
+  times [0.7, 1.5] (every case keeps its number of axes, an integer theta stays integer);
+* error_order: the family, ``theta``, ``c`` and ``d`` as above; an integer order ``p`` among
+  the orders the lesson shows: 1 (one-sided), 2 (centered), 4 (Richardson extrapolation, "go
+  further"); the grids stop at 1e-3, where even ``c eps**4`` stays far above the round-off of
+  ``g(theta) + error`` (the order 1.5 case keeps its order);
+* best_eps: ``f`` among :data:`MOVABLE_FAMILIES` (cube's optimum ignores ``k``, so a case
+  that moves the optimum with ``k`` would lose its purpose; the cube case keeps its cube),
+  ``theta`` and ``k`` times [0.8, 1.25] (``k theta`` stays where no family's derivative or
+  third derivative vanishes), ``offset`` times [0.5, 2] (the large-offset cases keep their
+  large round-off; their grids stop at 1e-9, where ``f(theta + eps)`` and ``f(theta - eps)``
+  still differ in float64).
 
 Case specs (JSON): ``{"f": <family>, "theta": 1.3, "eps": 1e-4}`` for a scalar theta,
 ``{"f": <family>, "seed": 3, "shape": [2, 3], "eps": 1e-4}`` for an array (add
@@ -48,12 +68,16 @@ from helpers.checks.core import (
     register,
 )
 from helpers.numerical import ErrorModel, fit_order
+from helpers.variants import OneOf, Scale
 
 __all__ = [
     "BAND",
+    "COUPLED_FAMILIES",
     "FAMILIES",
     "MODEL_BAND",
+    "MOVABLE_FAMILIES",
     "ORDER_TOL",
+    "SCALAR_FAMILIES",
     "TestFunction",
     "make_function",
     "visible_best_eps",
@@ -106,6 +130,12 @@ _SCALAR = {
 }
 #: Names accepted in a case's ``"f"``; the last two couple the coordinates (array theta only).
 FAMILIES = (*_SCALAR, "quadratic_form", "log_sum_exp")
+#: Families that ask the same question of a finite difference (variants swap them).
+SCALAR_FAMILIES = tuple(_SCALAR)
+COUPLED_FAMILIES = ("quadratic_form", "log_sum_exp")
+#: Scalar families whose optimal eps moves with ``k`` (``(k theta)**3``'s does not: it is
+#: about ``|theta| (2u)**(1/3)`` whatever ``k``), the ones best_eps cases swap.
+MOVABLE_FAMILIES = ("exp", "sin", "quartic")
 
 
 def make_function(name: str, *, shape=(), seed: int = 0, k: float = 1.0, offset: float = 0.0) -> TestFunction:
@@ -306,6 +336,13 @@ for _method, _what in (("one_sided", "one-sided difference"), ("centered", "cent
             expected=_expected_difference(_method),
             compare=_compare_difference(_method),
             describe=f"the {_what} on unseen functions, points and steps",
+            vary={
+                "f": OneOf(SCALAR_FAMILIES, COUPLED_FAMILIES),
+                "theta": Scale(0.5, 2.0),
+                "eps": Scale(0.5, 2.0),
+                "k": Scale(0.5, 2.0),
+                "shape": Scale(0.7, 1.5),
+            },
         )
     )
 
@@ -366,6 +403,13 @@ register(
         expected=_expected_order,
         compare=_compare_order,
         describe="the order of the error of methods with a known order",
+        vary={
+            "f": OneOf(SCALAR_FAMILIES),
+            "theta": Scale(0.5, 2.0),
+            "c": Scale(0.5, 2.0),
+            "d": Scale(0.5, 2.0),
+            "p": OneOf((1, 2, 4)),
+        },
     )
 )
 
@@ -393,7 +437,23 @@ def _expected_best_eps(inputs) -> dict:
     theta = np.asarray(inputs["theta"], dtype=np.float64)
     # the values that cancel include the rounding of theta + eps, hence |theta g| beside |f|
     f_scale = abs(inputs["f"](_fresh(inputs["theta"]))) + float(np.max(np.abs(theta * exact)))
-    return {"errors": errors, "f_scale": f_scale, "deriv_scale": inputs["d3"](_fresh(inputs["theta"]))}
+    return {"errors": errors, "f_scale": f_scale, "deriv_scale": inputs["d3"](_fresh(inputs["theta"])),
+            "rule": _rule_picks(inputs)}
+
+
+def _rule_picks(inputs) -> list:
+    """The steps the exercise's rule picks with the reference centered difference.
+
+    Every step with the smallest score: two neighbouring steps whose largest change is the
+    same one tie exactly, and a grid sorted the other way round picks the other one.
+    """
+    from helpers._reference.numerical import centered_difference
+
+    eps = np.sort(inputs["eps_values"])[::-1]
+    estimates = np.array([float(centered_difference(inputs["f"], _fresh(inputs["theta"]), float(e))) for e in eps])
+    change = np.abs(np.diff(estimates))
+    score = np.maximum(change[:-1], change[1:])
+    return [float(e) for e in eps[1:-1][score == score.min()]]
 
 
 def _compare_best_eps(answer, expected, inputs):
@@ -407,6 +467,10 @@ def _compare_best_eps(answer, expected, inputs):
         return "the eps returned is not one of eps_values (return the step of the grid, not its error or index)"
     errors = expected["errors"]
     err, best = errors[hits[0]], float(errors.min())
+    # the rule's own pick: in the round-off noise three neighbours may agree by chance, and the
+    # step where they do is the answer the exercise asks for, however far its error is from the best
+    if any(abs(eps[hits[0]] - pick) <= 1e-9 * pick for pick in expected.get("rule", ())):
+        return None
     if err <= BAND * best:
         return None
     # the bottom of the measured curve is round-off noise: an honest implementation with
@@ -433,6 +497,13 @@ register(
         expected=_expected_best_eps,
         compare=_compare_best_eps,
         describe="an eps at the bottom of the centered error curve, found without the derivative, on unseen functions",
+        vary={
+            "f": OneOf(MOVABLE_FAMILIES),
+            # a narrow range, so four digits: two students rarely share a point
+            "theta": Scale(0.8, 1.25, digits=4),
+            "k": Scale(0.8, 1.25, digits=4),
+            "offset": Scale(0.5, 2.0),
+        },
     )
 )
 
