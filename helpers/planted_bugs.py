@@ -415,16 +415,18 @@ _TEMPLATE = '''def backward_buggy(AL, Y, cache, params, lambd=0.0):
     for l in range(L, 0, -1):
         A_prev = cache.A[l - 1]
         grads[f"dW{l}"] = dZ @ A_prev.T / m<dW_l2>
-        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+<after_dW>        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
 <after_db>        if l > 1:
 <hidden>            dA = params[f"W{l}"].T @ dZ
 <mask>            dZ = dA * activation_derivative(cache.Z[l - 1], cache.hidden)
 <after_loop>    return grads
 '''
 _I2, _I3, _I4 = " " * 8, " " * 12, " " * 16
+_LATE_MASK = f"{_I2}D = cache.D[l]\n{_I2}if D is not None:\n{_I3}dZ = dZ * D / cache.keep_prob\n"
 _ADD_L2 = 'grads[f"dW{<l>}"] = grads[f"dW{<l>}"] + lambd / m * params[f"W{<l>}"]\n'
 _RIGHT = {
     "dW_l2": ' + lambd / m * params[f"W{l}"]',
+    "after_dW": "",
     "after_db": "",
     "hidden": "",
     "mask": f"{_I3}D = cache.D[l - 1]\n{_I3}if D is not None:\n{_I4}dA = dA * D / cache.keep_prob\n",
@@ -448,11 +450,13 @@ class DraftBug:
     setting : {"lambd", "dropout"}
         The setting whose code path it sits on (it is harmless without it).
     code : dict
-        The template's slots it replaces (``dW_l2``, ``after_db``, ``hidden``, ``mask``,
-        ``after_loop``).
+        The template's slots it replaces (``dW_l2``, ``after_dW``, ``after_db``, ``hidden``,
+        ``mask``, ``after_loop``).
     layers : str
-        Where it is wrong: ``"all"`` (every layer the setting acts on), ``"first"`` (layer 1 only),
-        ``"below_last"`` (layers 1..L-1).
+        Where it is wrong: ``"all"`` (every layer the setting acts on: 1..L for L2, the hidden
+        layers 1..L-1 for dropout), ``"first"`` (layer 1 only), ``"below_last"`` (layers 1..L-1).
+    prefixes : tuple of str
+        Which gradients of those layers it gets wrong.
     hides_when : str
         Besides the setting being off.
     """
@@ -462,15 +466,15 @@ class DraftBug:
     setting: str
     code: dict
     layers: str = "all"
+    prefixes: tuple = ("dW",)
     hides_when: str = ""
 
     def blocks(self, n_layers: int) -> frozenset[str]:
         """Gradient blocks this mistake makes wrong in an L-layer network under its setting."""
         L = n_layers
-        if self.setting == "dropout":  # dropout acts on the hidden layers 1..L-1: dW, db there
-            return frozenset(f"{p}{l}" for l in range(1, L) for p in ("dW", "db"))
-        layers = {"all": range(1, L + 1), "first": range(1, 2), "below_last": range(1, L)}[self.layers]
-        return frozenset(f"dW{l}" for l in layers)
+        last = L - 1 if self.setting == "dropout" else L  # dropout acts on the hidden layers only
+        layers = {"all": range(1, last + 1), "first": range(1, 2), "below_last": range(1, L)}[self.layers]
+        return frozenset(f"{p}{l}" for l in layers for p in self.prefixes)
 
 
 DRAFT_L2: dict[str, DraftBug] = {
@@ -499,16 +503,18 @@ DRAFT_DROPOUT: dict[str, DraftBug] = {
     bug.kind: bug
     for bug in (
         DraftBug("no_scale", "the mask is applied to dA without dividing by keep_prob", "dropout",
-                 {"mask": _mask("dA = dA * D")}),
+                 {"mask": _mask("dA = dA * D")}, prefixes=("dW", "db")),
         DraftBug("no_mask", "dA is divided by keep_prob but the mask is not applied", "dropout",
-                 {"mask": _mask("dA = dA / cache.keep_prob")}),
+                 {"mask": _mask("dA = dA / cache.keep_prob")}, prefixes=("dW", "db")),
         DraftBug("times_keep_prob", "dA is multiplied by keep_prob instead of divided", "dropout",
-                 {"mask": _mask("dA = dA * D * cache.keep_prob")}),
+                 {"mask": _mask("dA = dA * D * cache.keep_prob")}, prefixes=("dW", "db")),
         DraftBug("drop_prob", "dA is divided by 1 - keep_prob (the probability of dropping)", "dropout",
-                 {"mask": _mask("dA = dA * D / (1 - cache.keep_prob)")}, hides_when="keep_prob = 0.5"),
+                 {"mask": _mask("dA = dA * D / (1 - cache.keep_prob)")}, prefixes=("dW", "db"),
+                 hides_when="keep_prob = 0.5"),
         DraftBug("mask_late", "the mask of layer l is applied to dZ after dW and db have used it", "dropout",
-                 {"mask": "",
-                  "after_db": f"{_I2}D = cache.D[l]\n{_I2}if D is not None:\n{_I3}dZ = dZ * D / cache.keep_prob\n"}),
+                 {"mask": "", "after_db": _LATE_MASK}, prefixes=("dW", "db")),
+        DraftBug("mask_between", "the mask of layer l is applied to dZ after dW has used it (db gets it)",
+                 "dropout", {"mask": "", "after_dW": _LATE_MASK}),
     )
 }
 
