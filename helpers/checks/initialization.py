@@ -35,6 +35,7 @@ from helpers.checks.core import (
     encode_array,
     register,
 )
+from helpers.variants import Scale
 
 __all__ = [
     "ALIVE_FACTOR",
@@ -87,6 +88,21 @@ _HINTS = {
     "1 (plain randn)": "the randn draws are not scaled at all",
     "0.01": "that is the small `randn * 0.01` initialization, not this method",
 }
+
+#: Per-student variants (``Check.vary``; seeds always vary). Every rule is relative, so each case
+#: keeps its purpose (tests/test_checks_initialization.py checks the margins on many variants):
+#:
+#: * ``initialize_parameters``: every layer size times 0.6..1.5 (the lesson's widths, a few to a
+#:   few hundred units; consecutive sizes stay different enough that every mistaken formula,
+#:   fan-out or fan-average for fan-in, is told apart from the right one), and ``random``'s
+#:   ``scale`` times 0.5..2 (a small random scale, far from both 0.01 and plain randn);
+#: * ``layer_std``: every layer size and ``m`` times 0.7..1.4, ``w_std`` times 0.8..1.25 (per-layer
+#:   gains stay near the literal case's, so no activation vanishes below the comparison's floor);
+#: * ``alive``: width and depth times 0.8..1.25 (depth 50 -> 40..62, 4 -> 3..5, 100 units -> 80..125):
+#:   each case keeps its answer with a margin (deep cases stay deep, shallow ones shallow).
+VARY_INIT = {"layer_dims": Scale(0.75, 1.35, keep=(1,)), "scale": Scale(0.5, 2.0)}
+VARY_LAYER_STD = {"layer_dims": Scale(0.7, 1.4), "m": Scale(0.7, 1.4), "w_std": Scale(0.8, 1.25)}
+VARY_ALIVE = {"width": Scale(1.0, 1.3), "depth": Scale(0.7, 0.8)}
 
 #: ``alive``: the last layer's activation std within this factor of ``std(X)``.
 ALIVE_FACTOR = 100.0
@@ -347,6 +363,7 @@ INITIALIZE_PARAMETERS = register(
         compare=_init_compare,
         decode=_init_decode,
         describe="initialize_parameters: shapes, zero biases and the std of W[l] on unseen layer sizes",
+        vary=VARY_INIT,
     )
 )
 
@@ -442,6 +459,7 @@ LAYER_STD = register(
         compare=_std_compare,
         decode=decode_array,
         describe="activation_std_per_layer on unseen deep nets and activations",
+        vary=VARY_LAYER_STD,
     )
 )
 
@@ -526,5 +544,6 @@ ALIVE = register(
         compare=lambda answer, expected, inputs: alive_problem(answer, expected, inputs["methods"]),
         decode=_alive_decode,
         describe="alive_methods: which initializations keep the last ReLU layer alive, on unseen depths and widths",
+        vary=VARY_ALIVE,
     )
 )
