@@ -92,14 +92,19 @@ _HINTS = {
 #: Per-student variants (``Check.vary``; seeds always vary). Every rule is relative, so each case
 #: keeps its purpose (tests/test_checks_initialization.py checks the margins on many variants):
 #:
-#: * ``initialize_parameters``: every layer size times 0.6..1.5 (the lesson's widths, a few to a
-#:   few hundred units; consecutive sizes stay different enough that every mistaken formula,
-#:   fan-out or fan-average for fan-in, is told apart from the right one), and ``random``'s
-#:   ``scale`` times 0.5..2 (a small random scale, far from both 0.01 and plain randn);
+#: * ``initialize_parameters``: the input and output sizes times 0.75..1.35 around the hidden
+#:   layer's (kept: index 1), the lesson's widths of tens to hundreds of units. Consecutive sizes
+#:   stay far enough apart that every mistaken formula (fan-out, fan-average, Xavier for He, ...)
+#:   is more than two acceptance intervals from the right one on some layer (wider factors, or
+#:   varying the middle size too, let e.g. a Glorot case drift to near-equal sizes where it *is*
+#:   Xavier). ``random``'s ``scale`` times 0.5..2 (a small random scale, far from 0.01 and from 1);
 #: * ``layer_std``: every layer size and ``m`` times 0.7..1.4, ``w_std`` times 0.8..1.25 (per-layer
 #:   gains stay near the literal case's, so no activation vanishes below the comparison's floor);
-#: * ``alive``: width and depth times 0.8..1.25 (depth 50 -> 40..62, 4 -> 3..5, 100 units -> 80..125):
-#:   each case keeps its answer with a margin (deep cases stay deep, shallow ones shallow).
+#: * ``alive``: width times 1..1.3, depth times 0.7..0.8 (50 -> 35..40, 30 -> 21..24, 5 -> 4,
+#:   100 units -> 100..130). The log std ratio of He through a deep ReLU net spreads with depth
+#:   (about 0.6 at 40 layers, 0.7 at 50 over hundreds of draws): the literal 50-layer case is
+#:   5.6 spreads from the threshold, variants are shallower and keep at least 6; shallow cases keep
+#:   their answer (random still explodes over 4 layers, Xavier still dies over 21).
 VARY_INIT = {"layer_dims": Scale(0.75, 1.35, keep=(1,)), "scale": Scale(0.5, 2.0)}
 VARY_LAYER_STD = {"layer_dims": Scale(0.7, 1.4), "m": Scale(0.7, 1.4), "w_std": Scale(0.8, 1.25)}
 VARY_ALIVE = {"width": Scale(1.0, 1.3), "depth": Scale(0.7, 0.8)}
