@@ -424,14 +424,10 @@ _TEMPLATE = '''def backward_buggy(AL, Y, cache, params, lambd=0.0):
 _I2, _I3, _I4 = " " * 8, " " * 12, " " * 16
 _LATE_MASK = f"{_I2}D = cache.D[l]\n{_I2}if D is not None:\n{_I3}dZ = dZ * D / cache.keep_prob\n"
 _ADD_L2 = 'grads[f"dW{<l>}"] = grads[f"dW{<l>}"] + lambd / m * params[f"W{<l>}"]\n'
-_RIGHT = {
-    "dW_l2": ' + lambd / m * params[f"W{l}"]',
-    "after_dW": "",
-    "after_db": "",
-    "hidden": "",
-    "mask": f"{_I3}D = cache.D[l - 1]\n{_I3}if D is not None:\n{_I4}dA = dA * D / cache.keep_prob\n",
-    "after_loop": "",
-}
+#: Slots a draft leaves empty unless one of its mistakes fills them. The L2 term and the dropout
+#: mask are not here: every draft gets both wrong, so the right versions (what exercise 5 asks
+#: the student to write) are nowhere in this public module.
+_EMPTY = {"after_dW": "", "after_db": "", "hidden": "", "after_loop": ""}
 
 
 def _mask(line: str) -> str:
@@ -522,16 +518,17 @@ DRAFT_DROPOUT: dict[str, DraftBug] = {
 DRAFT_DEFAULT = ("l2_half", "no_scale")
 
 
-def render_backward(l2: str | None = None, dropout: str | None = None) -> str:
+def render_backward(l2: str, dropout: str) -> str:
     """Source of ``backward_buggy`` with the L2 mistake ``l2`` and the dropout mistake ``dropout``.
 
-    ``None`` leaves that part right: ``render_backward()`` is a correct backprop (what fixing both
-    bugs gives). The function uses ``np`` and ``activation_derivative`` (notebook 4 imports both).
+    Both are required (keys of :data:`DRAFT_L2` and :data:`DRAFT_DROPOUT`): a draft is right
+    everywhere else, and fixing its two mistakes is notebook 4's exercise 5, so no call renders
+    a correct backprop. The function uses ``np`` and ``activation_derivative`` (notebook 4
+    imports both).
     """
-    code = dict(_RIGHT)
+    code = dict(_EMPTY)
     for kind, catalogue in ((l2, DRAFT_L2), (dropout, DRAFT_DROPOUT)):
-        if kind is not None:
-            code.update(catalogue[check_choice(kind, "draft mistake", tuple(catalogue))].code)
+        code.update(catalogue[check_choice(kind, "draft mistake", tuple(catalogue))].code)
     source = _TEMPLATE
     for slot, text in code.items():
         source = source.replace(f"<{slot}>", text)

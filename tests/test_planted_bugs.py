@@ -256,31 +256,40 @@ def test_every_draft_hides_on_the_plain_network_and_shows_exactly_under_its_sett
     settings = draft_settings(X, Y, params, rng)
     truths = {name: numerical_grads(make_cost_fn(X, Y, hidden="tanh", **kw), params) for name, kw in settings.items()}
     lines = set()
-    for l2, dropout in [(None, None), *ALL_DRAFTS]:
+    for l2, dropout in ALL_DRAFTS:
         backward_fn = compiled(pb.render_backward(l2, dropout))
         for name, kw in settings.items():
             grads = pb.as_backprop(backward_fn, X, Y, hidden="tanh", **kw)(params)
             wrong = {k for k, v in truths[name].items() if reldiff(grads[k], v) > TOL_BUGGY}
             clean = all(reldiff(grads[k], v) < TOL_CLEAN for k, v in truths[name].items() if k not in wrong)
-            if l2 is None:  # both bugs fixed: the reference backward passes everywhere
-                want = set()
-            else:
-                want = {"plain": set(), "lambd": pb.DRAFT_L2[l2].blocks(L),
-                        "dropout": pb.DRAFT_DROPOUT[dropout].blocks(L)}[name]
+            want = {"plain": set(), "lambd": pb.DRAFT_L2[l2].blocks(L),
+                    "dropout": pb.DRAFT_DROPOUT[dropout].blocks(L)}[name]
             assert wrong == want and clean, (l2, dropout, name, sorted(wrong))
-            if l2 is not None and name != "plain":
+            if name != "plain":
                 lines.add((name, tuple(sorted(wrong))))
     # several different "wrong blocks" lines per setting, not one line for every student
     assert len({w for n, w in lines if n == "lambd"}) == 3 and len({w for n, w in lines if n == "dropout"}) == 2
 
 
-def test_the_reference_draft_is_the_course_backward():
+def test_the_course_draft_with_its_two_lines_fixed_is_the_course_backward():
+    # the fix exercise 5 asks for, written here (nowhere in the public helpers): the result is the
+    # course's reference backward on every setting
+    fixed = COURSE_DRAFT.replace("lambd / (2 * m)", "lambd / m")
+    fixed = fixed.replace("dA = dA * D\n", "dA = dA * D / cache.keep_prob\n")
+    assert fixed.count("cache.keep_prob") == 1 and "(2 * m)" not in fixed
     X, Y, params = network(dims=(3, 5, 4, 1), seed=13)
     AL, cache = forward(X, params, hidden="relu", keep_prob=0.7, seed=2)
-    got = compiled(pb.render_backward())(AL, Y, cache, params, lambd=0.4)
+    got = compiled(fixed)(AL, Y, cache, params, lambd=0.4)
     want = backward(AL, Y, cache, params, lambd=0.4)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-15)
+
+
+def test_no_call_renders_a_correct_backprop():
+    # a student could otherwise answer exercise 5 with exec(planted_bugs.render_backward())
+    for args in ((), (None, None), ("l2_half", None), (None, "no_scale")):
+        with pytest.raises((TypeError, ValueError)):
+            pb.render_backward(*args)
 
 
 def test_the_committed_notebook_shows_the_course_draft_and_drafts_read_alike():
@@ -293,7 +302,7 @@ def test_the_committed_notebook_shows_the_course_draft_and_drafts_read_alike():
         assert "<" not in source.replace("range(L, 0, -1)", "")  # every slot filled
         compiled(source)
     with pytest.raises(ValueError, match="draft mistake"):
-        pb.render_backward("l2_typo")
+        pb.render_backward("l2_typo", "no_scale")
 
 
 def test_students_get_their_own_drafts():
