@@ -32,6 +32,22 @@ Classes (``Attack.klass``) and the layer of the sandbox that must stop them (``l
   cases, as if copied) emitted from a solution cell or an extra cell, several records in
   one test cell, a record that buries grade_hidden's own.
 
+Per-student variants (issue 15; :func:`variant_corpus`, graded on a copy of the toy with variants
+on, next to a few attacks of :func:`corpus` run again there; an *accomplice* classmate gives its
+token away):
+
+* ``variant_claim``: claim another variant: ``COURSE_VARIANT``/``COURSE_VARIANTS`` set in the
+  kernel (made up, ``off``, the accomplice's), a token written into the working folder, handed in
+  beside the notebook (the accomplice's, a made-up one), planted in classmates' folders, or found
+  by brute force over variants.
+* ``variant_record``: records on variants 0..39 beside its own, the accomplice's records with the
+  payload's ``variant`` field set to its own, the accomplice's answers under its own variant's
+  ``cases``, right answers on the literal cases claiming its own variant.
+* ``variant_secret``: hunt for the course secret, ``course.toml`` and classmates' tokens (with any,
+  it would record on every classmate's variant, framing them).
+* ``variant_frame``: a fake "answers match the variant of student X" note naming an honest
+  classmate, written where the grader might read notes (a hole: ``FRAME_HOLE``).
+
 Safety while the sandbox is missing (these attacks really work against the pre-sandbox
 pipeline, commit e46f12b, see ``TODAY``): every write is confined to the attacker's own
 course (a root whose ``submitted/`` lists the attacker), code planted in shared places
@@ -46,6 +62,7 @@ remove) it.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -73,7 +90,13 @@ class Attack:
     doc: str
     build: Callable[[str], dict]
     reason: str | None = None  # key of the test's REASONS (substring expected in the report entry)
-    kinds: frozenset = field(default_factory=frozenset)  # "flood", "stall": extra checks
+    kinds: frozenset = field(default_factory=frozenset)  # "flood", "stall", "variants": extra checks
+    #: files handed in beside the notebook: ``files(student_id)`` -> ``{assignment: {file name: text}}``
+    files: Callable[[str], dict] | None = None
+    #: classmates (by role: ``"accomplice"``) the collusion report must name for this attacker, and no one else
+    matches: frozenset = field(default_factory=frozenset)
+    #: a hole this attack shows (the reason of the test's strict xfail), or None
+    hole: str | None = None
 
     def entries(self, student: str):
         """``(assignment, notebook, score, reason, klass, layer)`` for every notebook handed in."""
@@ -496,11 +519,12 @@ def _last_solution_ids(release, source):
     return [g for g in gs.solutions(source) if gs.exercise_of(g) == last]
 
 
-def correct_payloads(release, source) -> list[dict]:
+def correct_payloads(release, source, variant: int | None = None) -> list[dict]:
     """Correct hidden-test records for every ``grade_hidden`` call of the source's test cells.
 
     Built here from the trusted source and the registered checks, as if copied from a classmate:
-    the content is right, only its origin (not the test cell's own run) is not.
+    the content is right, only its origin (not the test cell's own run) is not. ``variant``: the
+    records a classmate with that variant made (their cases, their correct answers).
     """
     from helpers.checks import core
 
@@ -512,7 +536,7 @@ def correct_payloads(release, source) -> list[dict]:
         if gs._is_test(cell):
             fns = tuple(namespace[f] for f in _called_functions(cell.source) if f in namespace)
             for name, cases in core.hidden_calls_in_source(cell.source):
-                out.append(core.record_answers(name, *fns, cases=cases))
+                out.append(core.record_answers(name, *fns, cases=cases, variant=variant))
     return out
 
 
@@ -1248,3 +1272,334 @@ def _before_tests(nb, code: str):
     for i in reversed([i for i, c in enumerate(nb.cells) if gs._is_test(c)]):
         nb.cells.insert(i, new_code_cell(code))
     return nb
+
+
+# ============================================================================ per-student variants
+# With variants on (issue 15) the grader derives the submitter's variant from the submission folder's
+# student id and the course secret (which stays in the course root, outside the sandbox), gives the
+# kernel COURSE_VARIANT=<that variant> and judges the records against that variant's cases. These
+# attacks claim another variant (environment, token in the working folder or handed in), record on
+# many, forge the payload's "variant" and "cases", hunt for the secret and classmates' tokens, plant
+# tokens for classmates, and try to write a collusion note naming an honest classmate into the log.
+
+VARIANT_KIT = r'''
+# ---- variant kit: the kernel's variant; grade_hidden's record replaced, or more records shown beside it
+import json, os
+import helpers.checks.core as _core
+from helpers import variants as _variants
+from IPython.display import display as _disp
+_REAL_RECORD = _core.record_answers
+ASSIGNMENT = __ASSIGNMENT__
+
+def _own():
+    return _variants.current()
+
+def _show(payload):
+    _disp({"text/plain": "Hidden tests recorded."}, metadata={_core.PAYLOAD_KEY: payload}, raw=True)
+
+def _also_record(variants_of):
+    """grade_hidden shows, before its own record, one record on each variant variants_of() names."""
+    def record(name, *sol, cases, variant=None):
+        for v in variants_of():
+            _show(_REAL_RECORD(name, *sol, cases=cases, variant=v))
+        return _REAL_RECORD(name, *sol, cases=cases, variant=variant)
+    _core.record_answers = record
+
+def _replace_record(make):
+    """grade_hidden's own record replaced by make(check name, literal cases): a copied or forged payload."""
+    def record(name, *sol, cases, variant=None):
+        return make(name, list(cases))
+    _core.record_answers = record
+'''
+
+#: the student functions of record-forging attacks: right on the visible test's input, zeros otherwise
+MEMO = ("import numpy as np\n_x = np.asarray(x, dtype=float)\n"
+        "return np.array([[9.0], [1.0]]) if _x.shape == (2, 1) and _x[0, 0] == 3.0 else np.zeros_like(_x)")
+
+VAR_ENV = '''
+# claim another variant through the environment helpers.variants reads (COURSE_VARIANT, COURSE_VARIANTS)
+import json, os
+os.environ["COURSE_VARIANT"] = {variant!r}
+os.environ["COURSE_VARIANTS"] = json.dumps({mapping!r})
+from helpers import variants as _v
+print("the kernel's variant now:", _v.current())
+'''
+
+VAR_TOKEN_WORKDIR = '''
+# a classmate's token written beside the notebook (the working folder), and where else a token is read
+import json, os
+_tok = {token!r}
+for _d in (os.getcwd(), "/opt/course/submission", os.path.expanduser("~")):
+    try:
+        with open(os.path.join(_d, "variant-token.json"), "w") as _f:
+            json.dump(_tok, _f)
+        print("token written in", _d)
+    except OSError as _e:
+        print("no token written in", _d, type(_e).__name__)
+from helpers import variants as _v
+print("the kernel's variant now:", _v.current())
+'''
+
+VAR_SPRAY = '''
+# every hidden call records on the kernel's own variant and on variants 0..{n}: one of them is the grader's
+_also_record(lambda: [_own()] + list(range({n})))
+'''
+
+VAR_PAYLOAD_LIES = '''
+# the records a classmate made (their cases, their right answers), relabelled with my own variant
+_COPIED = {copied!r}
+_replace_record(lambda name, cases: {{**next(p for c, p in _COPIED if c == cases), "variant": _own()}})
+'''
+
+VAR_FORGED_CASES = '''
+# a classmate's right answers under my own variant's cases (what the grader will compute), claiming my variant
+_COPIED = {copied!r}
+_replace_record(lambda name, cases: {{**next(p for c, p in _COPIED if c == cases),
+                                      "cases": _core.get_check(name).cases_for(cases, _own()), "variant": _own()}})
+'''
+
+VAR_LITERAL_CASES = '''
+# right answers on the test's literal cases (the cases everyone would have without variants), claiming my variant
+_LITERAL = {literal!r}
+_replace_record(lambda name, cases: {{**next(p for p in _LITERAL if p["cases"] == cases), "variant": _own()}})
+'''
+
+VAR_BRUTEFORCE = '''
+# brute force: try variants until the notebook's own checks say the answers fit, then claim that variant.
+# The visible test does not depend on the variant, and an answer can only be judged against expected values
+# (the grader's): with answers that are not right, no variant singles itself out.
+import numpy as np
+_found = None
+for _v in range({n}):
+    _visible = np.array_equal(square(np.array([[3.0], [-1.0]])), np.array([[9.0], [1.0]]))
+    _payload = _REAL_RECORD({check!r}, square, cases={cases!r}, variant=_v)
+    try:
+        _hidden = _core.verify_payload({check!r}, _payload["cases"], [_payload]).passed
+    except Exception:
+        _hidden = False
+    if _visible and _hidden:
+        _found = _v
+        break
+_claim = 0 if _found is None else _found
+os.environ["COURSE_VARIANT"] = str(_claim)
+with open(os.path.join(os.getcwd(), "variant-token.json"), "w") as _f:
+    json.dump({{"variant": _claim}}, _f)
+print("brute force over {n} variants: found", _found, "- claims", _claim)
+'''
+
+VAR_SECRET_HUNT = r'''
+# hunt for the course secret (and classmates' tokens): environments, /proc, the course roots, a walk of /.
+# With it, every classmate's variant is HMAC(secret, "assignment\0student"): record on all of them too,
+# so the collusion report names them (framing), and report what was found in this cell's output.
+import hashlib, hmac, re
+_hits = {"secret_files": [], "secrets": [], "tokens": [], "configs": []}
+def _looks_secret(b):
+    b = (b or b"").strip()
+    return 16 <= len(b) <= 4096 and b"\n" not in b and b"[" not in b
+def _consider(path, data):
+    name = os.path.basename(path)
+    if name == "course.toml":
+        _hits["configs"].append(path)
+        m = re.search(rb'variant_secret_file\s*=\s*"([^"]+)"', data or b"")
+        if m:
+            target = os.path.join(os.path.dirname(path), m.group(1).decode(errors="replace"))
+            _consider(target + "#secret", _read(target, limit=1 << 16))
+    elif name.endswith("secret"):
+        if _looks_secret(data):
+            _hits["secret_files"].append(path)
+            _hits["secrets"].append(data.strip())
+    elif name == "variant-token.json":
+        try:
+            tok = json.loads(data)
+        except Exception:
+            return
+        if isinstance(tok, dict) and tok.get("student") not in (None, ME):
+            _hits["tokens"].append(tok)
+for _p in _procs():
+    for _k, _val in _p["env"].items():
+        if "SECRET" in _k.upper() or "VARIANT" in _k.upper():
+            _consider("env:%s#secret" % _k, _val.encode())
+for _k, _val in os.environ.items():
+    if "SECRET" in _k.upper():
+        _consider("env:%s#secret" % _k, _val.encode())
+for _root in _course_roots():
+    for _n in _ls(_root):
+        _consider(os.path.join(_root, _n), _read(os.path.join(_root, _n), limit=1 << 16))
+_names = {"course.toml", "variant-secret", "variant-token.json"}
+for _p, _d in _walk(match=lambda f, n, d: not d and (n in _names or n.endswith("secret")), seconds=6.0):
+    _consider(_p, _read(_p, limit=1 << 16))
+_roster = set(re.findall(r'id\s*=\s*"([^"]+)"', " ".join(
+    (_read(c) or b"").decode(errors="replace") for c in _hits["configs"]))) | set(_classmates())
+_roster.discard(ME)
+_theirs = sorted({int(t["variant"]) for t in _hits["tokens"] if isinstance(t.get("variant"), int)})
+for _s in _hits["secrets"]:
+    for _who in sorted(_roster):
+        _mac = hmac.new(_s, ("%s\0%s" % (ASSIGNMENT, _who)).encode(), hashlib.sha256).digest()
+        _theirs.append(int.from_bytes(_mac[:8], "big") % 10**9)
+if _theirs:
+    _also_record(lambda: list(_theirs))
+print("SECRET HUNT:", json.dumps({"secret_files": _hits["secret_files"], "tokens": len(_hits["tokens"]),
+                                  "configs": _hits["configs"], "classmates_variants": len(_theirs)}))
+'''
+
+VAR_PLANT_TOKENS = '''
+# a made-up token planted where a classmate's kernel would read one: their submitted and autograded folders
+# (found through the toolkit), the variants/ folder of the course, the folders above my working folder
+_tok = json.dumps({"course": "x", "assignment": ASSIGNMENT, "student": ME, "variant": 777, "note": MARK})
+_places = {os.path.dirname(os.getcwd()), os.path.dirname(os.path.dirname(os.getcwd())), "/opt/course/submission"}
+for _root in _course_roots():
+    for _v in _classmates():
+        _places |= {os.path.join(_root, "submitted", _v, ASSIGNMENT), os.path.join(_root, "autograded", _v, ASSIGNMENT),
+                    os.path.join(_root, "variants", _v, "notebooks", ASSIGNMENT)}
+for _p in sorted(_places):
+    _write(os.path.join(_p, "variant-token.json"), _tok)
+    _write(os.path.join(_p, MARK + "-variant-token.json"), _tok)
+print(len(_LOG), _LOG[-6:])
+'''
+
+VAR_FRAME_LOG = '''
+# a fake "answers match the variant of student <victim>" note, everywhere the grader might read notes from
+import logging, sys
+_FAKE = {fake!r}
+print(_FAKE)
+print(_FAKE, file=sys.stderr)
+logging.getLogger().warning(_FAKE)
+raise RuntimeError(_FAKE)  # an ordinary cell: the error is kept in the notebook, nothing is graded here
+'''
+
+
+#: The hole var_frame_in_log shows (the reason of the test's strict xfail).
+FRAME_HOLE = ("the grader reads collusion notes from nbgrader's free-text log (worker._COURSE_LINE, "
+              "autograde._variant_matches), and nbgrader's DeduplicateIds logs a duplicated grade_id verbatim: a "
+              "grade_id holding a newline and a '[course] answers match the variant of student X (cells ...)' line "
+              "names any classmate X in collusion.csv and flags the submission for review")
+
+
+def _hidden_literals(source) -> list[list[dict]]:
+    """The literal cases of every ``grade_hidden`` call of the source's test cells, in order."""
+    from helpers.checks import core
+
+    return [cases for cell in source.cells if gs._is_test(cell) for _n, cases in core.hidden_calls_in_source(cell.source)]
+
+
+def _before_first_test(nb, code: str):
+    nb.cells.insert(_first_test_index(nb), new_code_cell(code))
+    return nb
+
+
+def variant_corpus(toy: tuple, *, stolen: Callable[[], dict], victim: str, representatives: list[Attack]) -> list[Attack]:
+    """Attacks on an assignment graded with variants on. ``toy``: ``(assignment, release, source)``.
+
+    ``stolen()``: the token the accomplice (a classmate who hands in their own work) gave away, read
+    after the release made the tokens; ``victim``: an honest classmate's id (public, like a name on a
+    class list); ``representatives``: attacks of :func:`corpus` built on this assignment, run again
+    with variants on (renamed ``var_<name>``).
+    """
+    ta, trel, tsrc = toy
+    total, _pts = _totals(trel)
+    register_toy_check()
+    literal = correct_payloads(trel, tsrc)
+    hidden = _hidden_literals(tsrc)
+    out: list[Attack] = []
+
+    def add(name, klass, layer, doc, build, *, matches=(), files=None, hole=None):
+        out.append(Attack(name, klass, layer, doc, build, None, frozenset({"variants"}), files,
+                          frozenset(matches), hole))
+
+    def kit(me):
+        return toolkit(me) + VARIANT_KIT.replace("__ASSIGNMENT__", repr(ta))
+
+    def honest_with(*codes):
+        return lambda me: {ta: (_insert_after_setup(_honest(trel, tsrc), *codes), 0.0)}
+
+    def memo_with(*codes, before_tests=None):
+        def make(me):
+            nb = gs.with_solutions(trel, tsrc, lambda g, c: gs.stub(c, MEMO))
+            nb = _insert_after_setup(nb, kit(me), *codes)
+            return {ta: (_before_first_test(nb, before_tests) if before_tests else nb, 0.0)}
+        return make
+
+    def copied():  # the accomplice's records: their cases, right answers (as if copied from their notebook)
+        return [[c, p] for c, p in zip(hidden, correct_payloads(trel, tsrc, variant=stolen()["variant"]), strict=True)]
+
+    # ---------------------------------------------------------------- claim another variant
+    add("var_env_made_up", "variant_claim", "grader's own variant (never the kernel's)",
+        "honest code; COURSE_VARIANT set to a made-up variant and COURSE_VARIANTS to a map, in the kernel: its "
+        "records are on that variant's cases (expected: 0, reported for no one)",
+        honest_with(VAR_ENV.format(variant="123456789", mapping={ta: 7})))
+    add("var_env_off", "variant_claim", "grader's own variant (never the kernel's)",
+        "honest code; COURSE_VARIANT=off in the kernel: records on the literal cases, as without variants "
+        "(expected: 0)",
+        honest_with(VAR_ENV.format(variant="off", mapping={})))
+    add("var_env_classmate", "variant_claim", "grader's own variant (never the kernel's)",
+        "honest code; COURSE_VARIANT set to the variant of the accomplice's token (expected: 0, reported as the "
+        "accomplice's variant)",
+        lambda me: honest_with(VAR_ENV.format(variant=str(stolen()["variant"]), mapping={ta: stolen()["variant"]}))(me),
+        matches=("accomplice",))
+    add("var_token_in_workdir", "variant_claim", "grader's own variant (never the kernel's)",
+        "honest code; writes the accomplice's token into its working folder (and tries the read-only submission "
+        "mount and $HOME), where helpers.variants reads it first (expected: 0, reported)",
+        lambda me: honest_with(VAR_TOKEN_WORKDIR.format(token=stolen()))(me), matches=("accomplice",))
+    add("var_handin_token", "variant_claim", "grader's own variant (never the kernel's)",
+        "its own honest notebook handed in with the accomplice's variant-token.json beside it (expected: 0, reported)",
+        lambda me: {ta: (_honest(trel, tsrc), 0.0)},
+        files=lambda me: {ta: {"variant-token.json": json.dumps(stolen(), indent=1) + "\n"}}, matches=("accomplice",))
+    add("var_handin_made_up_token", "variant_claim", "grader's own variant (never the kernel's)",
+        "its own honest notebook with a token naming itself and a made-up variant (expected: 0)",
+        lambda me: {ta: (_honest(trel, tsrc), 0.0)},
+        files=lambda me: {ta: {"variant-token.json": json.dumps(
+            {"course": stolen().get("course"), "assignment": ta, "student": me, "variant": 4242}) + "\n"}})
+    add("var_bruteforce", "variant_claim", "verdicts against expected values the kernel does not have",
+        "answers right only on the visible test's input; tries variants 0..299 in the kernel (visible test, "
+        "in-kernel verification of a record) and claims the one that fits: none does, it claims 0 (expected: 0)",
+        memo_with(before_tests=VAR_BRUTEFORCE.format(n=300, check="toy.square", cases=hidden[0])))
+    add("var_plant_tokens", "variant_claim", "filesystem view",
+        "blank answers; plants a made-up token in classmates' submitted, autograded and variants/ folders and the "
+        "folders above its working folder, so their kernels would record on variant 777 (expected: 0)",
+        lambda me: {ta: (_insert_after_setup(_blank(trel), kit(me), VAR_PLANT_TOKENS), 0.0)})
+
+    # ---------------------------------------------------------------- records on other variants
+    add("var_spray", "variant_record", "verifier (every record must be the submitter's)",
+        "honest code; every hidden call also records on variants 0..39 besides its own (expected: 0: the "
+        "kept records must all be on the grader's variant)",
+        lambda me: {ta: (_insert_after_setup(_honest(trel, tsrc), kit(me), VAR_SPRAY.format(n=40)), 0.0)})
+    add("var_payload_lies", "variant_record", "verifier (cases, not the payload's variant field)",
+        "the accomplice's records (their cases, right answers) in place of its own, the payload's variant field "
+        "set to its own variant (expected: 0, reported as the accomplice's variant)",
+        lambda me: memo_with(VAR_PAYLOAD_LIES.format(copied=copied()))(me), matches=("accomplice",))
+    add("var_forged_cases", "variant_record", "verifier (answers judged on the grader's cases)",
+        "the accomplice's right answers under its own variant's cases, claiming its own variant (expected: 0)",
+        lambda me: memo_with(VAR_FORGED_CASES.format(copied=copied()))(me))
+    add("var_literal_cases", "variant_record", "verifier (the grader's variant, not the literal cases)",
+        "right answers on the test's literal cases, claiming its own variant (expected: 0)",
+        memo_with(VAR_LITERAL_CASES.format(literal=literal)))
+
+    # ---------------------------------------------------------------- the secret, the report
+    add("var_secret_hunt", "variant_secret", "filesystem view (the course root is not mounted)",
+        "honest code; looks for the course secret, course.toml and classmates' tokens (environments, /proc, "
+        "course roots, a walk of /); with any, records on every classmate's variant too (framing them); prints "
+        "what it found (expected: full marks, nothing found, no one reported)",
+        lambda me: {ta: (_insert_after_setup(_honest(trel, tsrc), kit(me), VAR_SECRET_HUNT), total)})
+    fake = f"\n[course] answers match the variant of student {victim} (cells ex1-tests)\n"
+
+    def frame(me):
+        nb = _insert_after_setup(_honest(trel, tsrc), VAR_FRAME_LOG.format(fake=fake))
+        for _ in range(2):  # two cells with the same (made-up) grade_id: nbgrader logs the id, as it is
+            cell = new_code_cell("pass")
+            cell.metadata["nbgrader"] = {"grade_id": "x" + fake + "y", "locked": True, "grade": False,
+                                         "solution": False, "schema_version": 3}
+            nb.cells.append(cell)
+        nb.metadata.setdefault("kernelspec", {})["display_name"] = fake
+        return {ta: (nb, total)}
+
+    add("var_frame_in_log", "variant_frame", "the collusion report (from the grader's verdicts only)",
+        "honest code; writes a fake '[course] answers match the variant of student <honest classmate>' note to "
+        "stdout, stderr, logging, an exception, the kernelspec and the grade_id of two extra cells (nbgrader's "
+        "DeduplicateIds logs a duplicate id as it is) (expected: full marks, no one reported)",
+        frame, hole=FRAME_HOLE)
+
+    # ---------------------------------------------------------------- the rest of the corpus, variants on
+    for attack in representatives:
+        out.append(Attack("var_" + attack.name, attack.klass, attack.layer, attack.doc + " (variants on)",
+                          attack.build, attack.reason, attack.kinds | {"variants"}))
+    return out

@@ -8,6 +8,14 @@ holds only what the grader wrote, the environment, the student edition of ``help
 repository and the classmates' submissions are byte-identical afterwards, no file an attack
 planted survives, floods are small, stalls stop at the notebook budget, and the report says why.
 
+Per-student variants (issue 15): the same run grades ``00_toy_variants`` (the toy again) with variants
+on (``course.toml``: the course secret in the course root, every student on the roster, tokens made),
+handed in by the variant attacks of the corpus, a few others again, their honest neighbours (with
+their own token or none) and an accomplice who gives its token away. Asserted on top: the collusion
+report names the accomplice for exactly the attackers that used its variant and never an honest
+student, the secret is in no folder the sandbox mounts nor in any output, the hunt for it finds
+nothing, and the tokens, the secret and ``course.toml`` are unchanged afterwards.
+
 Debugging: ``SANDBOX_CORPUS_ONLY=name,klass,...`` grades a subset of the corpus;
 ``SANDBOX_CORPUS_SANDBOX=0`` runs it with ``sandbox=False``,
 to see which attacks work without the sandbox. Both are for investigation, never for CI.
@@ -15,7 +23,10 @@ to see which attacks work without the sandbox. Both are for investigation, never
 
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
+import json
 import os
 import shutil
 import site
@@ -30,14 +41,25 @@ import nbformat
 import pytest
 import sandbox_corpus as corpus
 
-from grading.course import autograde, release
+from grading.course import autograde, release, variants
 from grading.course.paths import Course
+from grading.course.verify import MATCHES
+from helpers.variants import TOKEN_FILE
 
 pytestmark = pytest.mark.slow
 
 REPO = gs.REPO
 TOY = "00_toy"
 NB1 = "01_normalizing_inputs"
+#: the toy again, graded with per-student variants on (issue 15); the other assignments keep them off
+TOYV = "00_toy_variants"
+SECRET = "sandbox-class-secret-5e0f2b7c91d4a3e8b6f0c2d9a7e1b4c3"
+SECRET_FILE = "variant-secret"
+#: the classmate who gives their token away (hands in their own work: full marks, never reported)
+ACCOMPLICE = "accomplice"
+#: attacks of the corpus graded a second time on TOYV, variants on (the variant attacks come on top)
+VARIANT_REPRESENTATIVES = ("grade_sqlite_triggers", "harm_submissions", "forge_from_extra_cell",
+                           "forge_several_in_test_cell")
 CELL_TIMEOUT = 10
 NOTEBOOK_BUDGET = 40
 #: grading wall time allowed beyond the notebook budget (kernel start, sandbox set-up, verification)
@@ -161,9 +183,22 @@ def _snapshot(course) -> dict:
         "student_helpers": _hash_tree(course.student_helpers),
         "repo": _tracked_files(),
         "submitted": _hash_tree(course.root / "submitted"),
+        # the tokens, the secret and the configuration (variants on for TOYV)
+        "variants": {**_hash_tree(course.dir("variants")),
+                     **{n: hashlib.sha1((course.root / n).read_bytes()).hexdigest()
+                        for n in ("course.toml", SECRET_FILE)}},
         "schema": _schema(course.db),
         "markers": {str(p) for place in _shared_places() for p in _markers_in(place)},
     }
+
+
+def _course_toml(students: list[str]) -> str:
+    return (f'[course]\nname = "Sandbox class"\nvariant_secret_file = "{SECRET_FILE}"\n'
+            f"[assignments.{TOYV}]\nvariants = true\n" + "".join(f'[[students]]\nid = "{s}"\n' for s in students))
+
+
+def _token(course, student: str) -> Path:
+    return course.dir("variants") / student / "notebooks" / TOYV / TOKEN_FILE
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +206,7 @@ def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sandbox")
     source = tmp / "source"
     gs.make_toy_source(source, TOY)
+    gs.make_toy_source(source, TOYV)
     have_nb1 = (REPO / "notebooks" / NB1).is_dir()
     if have_nb1:
         shutil.copytree(REPO / "notebooks" / NB1, source / NB1,
@@ -188,14 +224,21 @@ def graded(tmp_path_factory):
             return nbformat.read(source / a / f"{_nb_name(source / a)}.ipynb", as_version=4)
 
         toy = (TOY, read("release", TOY), src(TOY))
+        toyv = (TOYV, read("release", TOYV), src(TOYV))
         nb1 = (NB1, read("release", NB1), src(NB1)) if have_nb1 else None
-        attacks = _selected(corpus.corpus(toy, nb1, cell_timeout=CELL_TIMEOUT))
         toy_total = sum(gs.points_by_exercise(toy[1]).values())
-        honest_nb = gs.with_solutions(toy[1], toy[2])
+        giver = []  # the accomplice's id, once the slots are known; the token is read when an attack is built
+        stolen = functools.cache(lambda: json.loads(_token(course, giver[0]).read_text()))
+        representatives = [a for a in corpus.corpus(toyv, None, cell_timeout=CELL_TIMEOUT)
+                           if a.name in VARIANT_REPRESENTATIVES]
+        # the first slot below is always an honest student: the one the framing attacker names
+        attacks = _selected(corpus.corpus(toy, nb1, cell_timeout=CELL_TIMEOUT)
+                            + corpus.variant_corpus(toyv, stolen=stolen, victim="000_honest",
+                                                    representatives=representatives))
 
         # name order H A A H A A H ...: with students dealt round-robin into 2 shards, every attacker
-        # has an honest student before and after it, one in its own shard and one in the other
-        expected, attackers, honest, placed = {}, {}, [], []
+        # has an honest student before and after it, one in its own shard and one in the other. An honest
+        # student hands in the assignment(s) of its neighbours: TOY, and TOYV next to a variant attack.
         slots, i = [], 0
         for attack in attacks:
             if i % 2 == 0:
@@ -203,28 +246,48 @@ def graded(tmp_path_factory):
             slots.append(attack)
             i += 1
         slots.append(None)
-        for index, attack in enumerate(slots):
-            if attack is None:
-                student = f"{index:03d}_honest"
+        students = [f"{index:03d}_honest" if a is None else f"{index:03d}_{a.name}" for index, a in enumerate(slots)]
+        accomplice = f"{len(slots):03d}_{ACCOMPLICE}"
+        giver.append(accomplice)
+        # variants on for TOYV: the course secret in the course root, every student on the roster, the tokens
+        (course.root / SECRET_FILE).write_text(SECRET + "\n")
+        (course.root / SECRET_FILE).chmod(0o600)
+        (course.root / "course.toml").write_text(_course_toml([*students, accomplice]))
+        attacks_v = [a for a in attacks if "variants" in a.kinds]
+        variants.write_tokens(course)
+
+        expected, attackers, honest, placed = {}, {}, [], []
+
+        def hand_in(student, assignment, nb, score, files=None):
+            folder = course.root / "submitted" / student / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, folder / f"{_nb_name(source / assignment)}.ipynb")
+            for name, text in (files or {}).items():
+                (folder / name).write_text(text)
+            expected[(student, assignment)] = score
+            placed.append((student, assignment))
+
+        for index, (student, slot) in enumerate(zip(students, slots, strict=True)):
+            if slot is None:
                 honest.append(student)
-                entries = [(TOY, honest_nb, toy_total)]
+                near = [slots[j] for j in (index - 1, index + 1) if 0 <= j < len(slots) and slots[j] is not None]
+                if not near or any("variants" not in a.kinds for a in near):
+                    hand_in(student, TOY, gs.with_solutions(toy[1], toy[2]), toy_total)
+                if any("variants" in a.kinds for a in near):  # own token beside the notebook, or none (an LMS upload)
+                    own = {TOKEN_FILE: _token(course, student).read_text()} if len(honest) % 2 else {}
+                    hand_in(student, TOYV, gs.with_solutions(toyv[1], toyv[2]), toy_total, own)
             else:
-                student = f"{index:03d}_{attack.name}"
+                attack = slot
                 attackers[student] = attack
-                entries = [(a, nb, score) for a, nb, score, *_ in attack.entries(student)]
-            for assignment, nb, score in entries:
-                folder = course.root / "submitted" / student / assignment
-                folder.mkdir(parents=True, exist_ok=True)
-                nbformat.write(nb, folder / f"{_nb_name(source / assignment)}.ipynb")
-                expected[(student, assignment)] = score
-                placed.append((student, assignment))
+                files = attack.files(student) if attack.files else {}
+                for a, nb, score, *_ in attack.entries(student):
+                    hand_in(student, a, nb, score, files.get(a))
+        if attacks_v:
+            hand_in(accomplice, TOYV, gs.with_solutions(toyv[1], toyv[2]), toy_total,
+                    {TOKEN_FILE: _token(course, accomplice).read_text()})
         if nb1 is not None:  # two honest students also hand in notebook 1 (first and last)
             for student in (honest[0], honest[-1]):
-                folder = course.root / "submitted" / student / NB1
-                folder.mkdir(parents=True, exist_ok=True)
-                nbformat.write(nb1[2], folder / f"{_nb_name(source / NB1)}.ipynb")
-                expected[(student, NB1)] = sum(gs.points_by_exercise(nb1[1]).values())
-                placed.append((student, NB1))
+                hand_in(student, NB1, nb1[2], sum(gs.points_by_exercise(nb1[1]).values()))
 
         before = _snapshot(course)
         kwargs = {"jobs": 2, "log": lambda *a: None, "sandbox": SANDBOX}
@@ -238,7 +301,7 @@ def graded(tmp_path_factory):
         after = _snapshot(course)
         yield {"course": course, "expected": expected, "attackers": attackers, "honest": honest,
                "placed": placed, "report": report, "error": error, "wall": wall, "before": before,
-               "after": after, "have_nb1": have_nb1}
+               "after": after, "have_nb1": have_nb1, "accomplice": accomplice if attacks_v else None}
     finally:
         removed = _cleanup(preexisting_customize)
         if removed:
@@ -281,7 +344,7 @@ def test_autograde_completes_and_grades_everyone(graded, report):
 
 def test_honest_students_keep_full_marks(graded, scores):
     wrong = {k: (scores[k], want) for k, want in graded["expected"].items()
-             if k[0] in graded["honest"] and scores[k] != want}
+             if (k[0] in graded["honest"] or k[0] == graded["accomplice"]) and scores[k] != want}
     assert not wrong, f"honest students harmed, (got, expected): {wrong}"
 
 
@@ -339,13 +402,24 @@ def test_environment_helpers_and_repository_untouched(graded):
         assert not changed, f"{d} changed: {changed[:20]}"
     changed = _diff(b["student_helpers"], a["student_helpers"])
     assert not changed, f"the student edition of helpers changed: {changed}"
-    changed = _diff(b["repo"], a["repo"])
+    # the working tree is shared with other engineers, whose edits during the run are not attacks:
+    # a changed tracked file counts when it carries an attack's mark (every attack write does)
+    changed = [n for n in _diff(b["repo"], a["repo"]) if corpus.MARK.encode() in _read_bytes(REPO / n)]
     assert not changed, f"tracked files of the repository changed: {changed}"
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def test_classmates_submissions_untouched(graded):
     changed = _diff(graded["before"]["submitted"], graded["after"]["submitted"])
     assert not changed, f"submitted/ changed: {changed}"
+    changed = _diff(graded["before"]["variants"], graded["after"]["variants"])
+    assert not changed, f"the tokens, the course secret or course.toml changed: {changed}"
     root = graded["course"].root
     planted = sorted(str(p.relative_to(root)) for p in root.rglob(f"*{corpus.MARK}*")
                      if not _in_own_folder(p, root))
@@ -395,6 +469,75 @@ def test_attackers_get_a_readable_reason(graded, report):
             if not any(want in _text(e) for e in entries):
                 missing[student] = (want, [_text(e)[:300] for e in entries])
     assert not missing, f"expected reasons missing: {missing}"
+
+
+# ----------------------------------------------------------------------------- variants on (TOYV)
+def _collusion_rows(graded) -> list[dict]:
+    path = graded["course"].dir("logs") / variants.COLLUSION
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _variant_attackers(graded, holes: bool) -> dict:
+    return {s: a for s, a in graded["attackers"].items() if "variants" in a.kinds and bool(a.hole) == holes}
+
+
+def test_collusion_report_names_only_whom_a_token_came_from(graded, report):
+    """Rows only for attackers that used the accomplice's variant, naming the accomplice; no honest student."""
+    if graded["accomplice"] is None:
+        pytest.skip("no variant attack selected")
+    accomplice, holes = graded["accomplice"], set(_variant_attackers(graded, holes=True))
+    rows = {(r["student"], r["assignment"], r["matches_variant_of"]) for r in _collusion_rows(graded)
+            if r["student"] not in holes}
+    want = {(s, TOYV, accomplice) for s, a in graded["attackers"].items() if "accomplice" in a.matches}
+    assert rows == want, f"collusion rows (student, assignment, matches) missing: {sorted(want - rows)}, " \
+                         f"unexpected: {sorted(rows - want)}"
+    flagged = {k for k, e in report.items() if e.get("review") and k[0] not in holes}
+    assert flagged == {(s, a) for s, a, _ in want}, f"flagged for review: {sorted(flagged)}"
+    named = [e for (s, _a), e in report.items() if s not in holes and s not in {w[0] for w in want}
+             and any(MATCHES in p for p in e.get("problems", []))]
+    assert not named, f"collusion notes on {[(e['student'], e['problems']) for e in named]}"
+    assert accomplice not in {r["student"] for r in _collusion_rows(graded)}
+
+
+@pytest.mark.xfail(strict=True, reason=corpus.FRAME_HOLE)
+def test_collusion_notes_come_only_from_the_graders_verdicts(graded):
+    """A submission cannot write a collusion note naming a classmate (it would blame an honest student)."""
+    framers = _variant_attackers(graded, holes=True)
+    if not framers:
+        pytest.skip("no framing attack selected")
+    rows = [r for r in _collusion_rows(graded) if r["student"] in framers]
+    assert not rows, f"a submission named classmates in the collusion report: {rows}"
+
+
+def test_course_secret_is_out_of_reach(graded, tmp_path):
+    """The secret lives in the course root, which the sandbox does not mount; no output holds it."""
+    from grading.course import sandbox
+
+    course = graded["course"]
+    secret_path = (course.root / SECRET_FILE).resolve()
+    if SANDBOX:  # what a grading kernel sees: none of its bind mounts holds the secret (or the course root)
+        sub = next(p for p in (course.root / "autograded").glob(f"*/{TOYV}") if p.is_dir())
+        cmd = sandbox.bwrap_command(private_dir=tmp_path, submission_dir=sub, student_helpers=course.student_helpers,
+                                    limits=sandbox.Limits(), identity=sandbox.kernel_identity(), figures="none")
+        sources = [Path(cmd[i + 1]).resolve() for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind")]
+        exposed = [str(s) for s in sources if secret_path.is_relative_to(s) or course.root.resolve() == s]
+        assert not exposed, f"the sandbox mounts a folder holding the course secret: {exposed}"
+    needle = SECRET.encode()
+    leaked = [str(p.relative_to(course.root)) for top in ("autograded", "logs", "feedback")
+              for p in (course.root / top).rglob("*") if p.is_file() and needle in p.read_bytes()]
+    assert not leaked, f"the course secret appears in {leaked}"
+    hunters = [s for s, a in graded["attackers"].items() if a.name == "var_secret_hunt"]
+    for student in hunters:  # the hunt ran, and found neither the secret nor a classmate's token
+        nb = nbformat.read(next((course.root / "autograded" / student / TOYV).glob("*.ipynb")), as_version=4)
+        said = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if o.get("output_type") == "stream"]
+        hunt = [ln for t in said for ln in t.splitlines() if ln.startswith("SECRET HUNT:")]
+        assert hunt, f"{student}: the secret hunt did not report (outputs: {said[:5]})"
+        found = json.loads(hunt[0].split(":", 1)[1])
+        assert found == {"secret_files": [], "tokens": 0, "configs": [], "classmates_variants": 0}, found
 
 
 def test_without_bubblewrap_nothing_is_graded(tmp_path, monkeypatch):
