@@ -46,7 +46,8 @@ token away):
 * ``variant_secret``: hunt for the course secret, ``course.toml`` and classmates' tokens (with any,
   it would record on every classmate's variant, framing them).
 * ``variant_frame``: a fake "answers match the variant of student X" note naming an honest
-  classmate, written where the grader might read notes (a hole: ``FRAME_HOLE``).
+  classmate, written where the grader might read notes (it read them from nbgrader's log until
+  the report's notes came only from the grader's own findings, ``grading/course/findings.py``).
 
 Safety while the sandbox is missing (these attacks really work against the pre-sandbox
 pipeline, commit e46f12b, see ``TODAY``): every write is confined to the attacker's own
@@ -95,8 +96,6 @@ class Attack:
     files: Callable[[str], dict] | None = None
     #: classmates (by role: ``"accomplice"``) the collusion report must name for this attacker, and no one else
     matches: frozenset = field(default_factory=frozenset)
-    #: a hole this attack shows (the reason of the test's strict xfail), or None
-    hole: str | None = None
 
     def entries(self, student: str):
         """``(assignment, notebook, score, reason, klass, layer)`` for every notebook handed in."""
@@ -1468,13 +1467,6 @@ raise RuntimeError(_FAKE)  # an ordinary cell: the error is kept in the notebook
 '''
 
 
-#: The hole var_frame_in_log shows (the reason of the test's strict xfail).
-FRAME_HOLE = ("the grader reads collusion notes from nbgrader's free-text log (worker._COURSE_LINE, "
-              "autograde._variant_matches), and nbgrader's DeduplicateIds logs a duplicated grade_id verbatim: a "
-              "grade_id holding a newline and a '[course] answers match the variant of student X (cells ...)' line "
-              "names any classmate X in collusion.csv and flags the submission for review")
-
-
 def _hidden_literals(source) -> list[list[dict]]:
     """The literal cases of every ``grade_hidden`` call of the source's test cells, in order."""
     from helpers.checks import core
@@ -1502,9 +1494,9 @@ def variant_corpus(toy: tuple, *, stolen: Callable[[], dict], victim: str, repre
     hidden = _hidden_literals(tsrc)
     out: list[Attack] = []
 
-    def add(name, klass, layer, doc, build, *, matches=(), files=None, hole=None):
+    def add(name, klass, layer, doc, build, *, matches=(), files=None):
         out.append(Attack(name, klass, layer, doc, build, None, frozenset({"variants"}), files,
-                          frozenset(matches), hole))
+                          frozenset(matches)))
 
     def kit(me):
         return toolkit(me) + VARIANT_KIT.replace("__ASSIGNMENT__", repr(ta))
@@ -1596,7 +1588,7 @@ def variant_corpus(toy: tuple, *, stolen: Callable[[], dict], victim: str, repre
         "honest code; writes a fake '[course] answers match the variant of student <honest classmate>' note to "
         "stdout, stderr, logging, an exception, the kernelspec and the grade_id of two extra cells (nbgrader's "
         "DeduplicateIds logs a duplicate id as it is) (expected: full marks, no one reported)",
-        frame, hole=FRAME_HOLE)
+        frame)
 
     # ---------------------------------------------------------------- the rest of the corpus, variants on
     for attack in representatives:

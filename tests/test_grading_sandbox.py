@@ -480,32 +480,30 @@ def _collusion_rows(graded) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def _variant_attackers(graded, holes: bool) -> dict:
-    return {s: a for s, a in graded["attackers"].items() if "variants" in a.kinds and bool(a.hole) == holes}
+def _variant_attackers(graded, klass: str | None = None) -> dict:
+    return {s: a for s, a in graded["attackers"].items() if "variants" in a.kinds and klass in (None, a.klass)}
 
 
 def test_collusion_report_names_only_whom_a_token_came_from(graded, report):
     """Rows only for attackers that used the accomplice's variant, naming the accomplice; no honest student."""
     if graded["accomplice"] is None:
         pytest.skip("no variant attack selected")
-    accomplice, holes = graded["accomplice"], set(_variant_attackers(graded, holes=True))
-    rows = {(r["student"], r["assignment"], r["matches_variant_of"]) for r in _collusion_rows(graded)
-            if r["student"] not in holes}
+    accomplice = graded["accomplice"]
+    rows = {(r["student"], r["assignment"], r["matches_variant_of"]) for r in _collusion_rows(graded)}
     want = {(s, TOYV, accomplice) for s, a in graded["attackers"].items() if "accomplice" in a.matches}
     assert rows == want, f"collusion rows (student, assignment, matches) missing: {sorted(want - rows)}, " \
                          f"unexpected: {sorted(rows - want)}"
-    flagged = {k for k, e in report.items() if e.get("review") and k[0] not in holes}
+    flagged = {k for k, e in report.items() if e.get("review")}
     assert flagged == {(s, a) for s, a, _ in want}, f"flagged for review: {sorted(flagged)}"
-    named = [e for (s, _a), e in report.items() if s not in holes and s not in {w[0] for w in want}
+    named = [e for (s, _a), e in report.items() if s not in {w[0] for w in want}
              and any(MATCHES in p for p in e.get("problems", []))]
     assert not named, f"collusion notes on {[(e['student'], e['problems']) for e in named]}"
     assert accomplice not in {r["student"] for r in _collusion_rows(graded)}
 
 
-@pytest.mark.xfail(strict=True, reason=corpus.FRAME_HOLE)
 def test_collusion_notes_come_only_from_the_graders_verdicts(graded):
     """A submission cannot write a collusion note naming a classmate (it would blame an honest student)."""
-    framers = _variant_attackers(graded, holes=True)
+    framers = _variant_attackers(graded, "variant_frame")
     if not framers:
         pytest.skip("no framing attack selected")
     rows = [r for r in _collusion_rows(graded) if r["student"] in framers]

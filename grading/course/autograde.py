@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -188,8 +187,10 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         entry["sandboxed"] = sandbox
         if not sandbox:
             entry["problems"].append(UNSANDBOXED)
-        entry["variant_matches"] = _variant_matches(entry["problems"])
-        if any(MISFILED in p for p in entry["problems"]) or entry["variant_matches"]:
+        for other, cells in entry["variant_matches"].items():  # found in the grader (findings), shown here
+            entry["problems"].append(f"{MATCHES}{other} (cells {', '.join(cells)})")
+        # both found by the grader itself (preflight, findings): nothing a notebook could have written
+        if any(MISFILED in p for p in problems.get(key, [])) or entry["variant_matches"]:
             books.flag_review(course, *key)  # a 0 for another assignment's notebook is not a grade
             entry["review"] = True
         entry["score"] = books.score_line(course, *key)
@@ -222,16 +223,6 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
     if pairs_found:
         log(f"variants: {pairs_found} submission(s) answered a classmate's variant (flagged for review): {collusion}")
     return {"report": report, "failed": [e for e in report if not e["success"]]}
-
-
-def _variant_matches(problems: list[str]) -> dict[str, list[str]]:
-    """``{classmate: [cells]}`` from the ``answers match the variant of student X (cells ...)`` notes."""
-    found: dict[str, list[str]] = {}
-    for line in problems:
-        m = re.match(re.escape(MATCHES) + r"(\S+) \(cells (.*)\)$", line)
-        if m:
-            found.setdefault(m.group(1), []).extend(c.strip() for c in m.group(2).split(","))
-    return found
 
 
 MISFILED = "looks like a notebook of"

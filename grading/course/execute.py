@@ -36,7 +36,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Enum, Integer
 
-from .restore import TAG
+from . import findings
 from .sandbox import KERNEL_VARIANT_ENV, SandboxKernelManager
 
 KERNEL_DIED = "KernelDied"
@@ -123,12 +123,12 @@ class GuardedExecute(Execute):
             os.environ.pop(KERNEL_VARIANT_ENV, None)
             self.timeout = self._cell_timeout
             if self._stray:
-                self.log.warning("%s a hidden-test record outside a test cell was dropped (cells %s): answers are "
-                                 "read only from the test cells' own outputs", TAG, sorted(self._stray))
+                findings.note(self.log, f"a hidden-test record outside a test cell was dropped (cells "
+                                        f"{sorted(self._stray)}): answers are read only from the test cells' "
+                                        "own outputs")
             if self._nb_capped:
-                self.log.warning("%s the notebook's outputs passed the grader's cap (%d outputs, %d bytes); "
-                                 "later outputs were dropped", TAG, self.max_notebook_outputs,
-                                 self.max_notebook_output_bytes)
+                findings.note(self.log, f"the notebook's outputs passed the grader's cap ({self.max_notebook_outputs} "
+                                        f"outputs, {self.max_notebook_output_bytes} bytes); later outputs were dropped")
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
@@ -170,7 +170,7 @@ class GuardedExecute(Execute):
     def _out_of_time(self, cell, index: int, ran: bool) -> None:
         """The notebook's time budget is spent: stop the kernel; this and later cells score 0."""
         why = f"the notebook used up its time budget of {self.notebook_timeout} s"
-        self.log.warning("%s %s at cell %d; that cell and the later ones were not graded", TAG, why, index)
+        findings.note(self.log, f"{why} at cell {index}; that cell and the later ones were not graded")
         self._kill()
         self._dead_reason = f"{why} (at cell {index})"
         if ran:

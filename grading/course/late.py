@@ -14,6 +14,7 @@ import math
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Enum, Float
 
+from . import findings
 from .settings import LATE_POLICIES, LatePolicy
 
 
@@ -47,7 +48,7 @@ class CoursePolicy(LateSubmissionPlugin):
         parent = self.parent
         notebook = parent.gradebook.find_notebook(parent.notebook_id, parent.assignment_id)
         taken = penalty(rules, total_seconds_late, float(notebook.max_score), float(score or 0.0))
-        self.log.warning("[course] %s late (%s): %g points taken", _duration(total_seconds_late), self.policy, taken)
+        findings.note(self.log, f"{_duration(total_seconds_late)} late ({self.policy}): {taken:g} points taken")
         return taken
 
 

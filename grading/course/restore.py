@@ -14,7 +14,7 @@ Here every known cell's nbgrader metadata is rebuilt from the gradebook, unknown
 duplicate ids lose their nbgrader metadata (they run as ordinary cells and earn nothing),
 and every missing locked code cell (test cells, setup) is put back, with the gradebook's
 source, after the nearest earlier cell of the source notebook that the submission still has.
-Each change is logged with the ``[course]`` prefix that the autograde report collects.
+Each change is a finding of the autograde report (``findings.note``), logged with ``[course]``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells
 
-TAG = "[course]"
+from . import findings
 
 
 class RestoreCells(OverwriteCells):
@@ -59,15 +59,15 @@ class RestoreCells(OverwriteCells):
                 continue
             name = meta.get("grade_id") if isinstance(meta, dict) else None
             if name not in known or name in present:
-                self.log.warning("%s cell %d: unknown or duplicate grade_id %r; graded as an ordinary cell",
-                                 TAG, index, name)
+                # the id itself is the submission's text: never echoed into the grader's report
+                findings.note(self.log, f"cell {index}: unknown or duplicate grade_id; graded as an ordinary cell")
                 del cell.metadata["nbgrader"]
                 continue
             present.append(name)
             new = wanted(name)
             old = {k: meta.get(k) for k in new if k != "checksum"}
             if old != {k: v for k, v in new.items() if k != "checksum"}:
-                self.log.warning("%s cell %r: nbgrader metadata was edited; restored from the gradebook", TAG, name)
+                findings.note(self.log, f"cell {name!r}: nbgrader metadata was edited; restored from the gradebook")
             cell.metadata["nbgrader"] = new
 
         for position, name in enumerate(order):
@@ -84,7 +84,7 @@ class RestoreCells(OverwriteCells):
             cell.metadata["editable"] = cell.metadata["deletable"] = False
             nb.cells.insert(at, cell)
             present.append(name)
-            self.log.warning("%s cell %r was missing from the submission; restored from the gradebook", TAG, name)
+            findings.note(self.log, f"cell {name!r} was missing from the submission; restored from the gradebook")
         return super().preprocess(nb, resources)
 
     def _source_order(self, resources, names):
@@ -98,6 +98,6 @@ class RestoreCells(OverwriteCells):
             cells = nbformat.read(path, as_version=4).cells
             order = [c.metadata["nbgrader"]["grade_id"] for c in cells if "nbgrader" in c.metadata]
         except Exception:  # no release on this machine: the gradebook's (creation) order
-            self.log.warning("%s %s not readable; restoring missing cells in gradebook order", TAG, path)
+            findings.note(self.log, f"{path} not readable; restoring missing cells in gradebook order")
             return names
         return [n for n in order if n in names] + [n for n in names if n not in order]

@@ -20,8 +20,8 @@ Reference answers are computed once per hidden case per grader process
 
 Per-student variants (``variants.py``): the submitter's variant is derived from the student id
 of the submission (nbgrader's ``resources``), never from the notebook; records made on another
-roster student's variant are logged as ``[course] answers match the variant of student X``
-(the autograde report, ``logs/collusion.csv``).
+roster student's variant are kept in the grading process (``findings.match``; the autograde
+report, ``logs/collusion.csv``), and logged as ``[course] answers match the variant of student X``.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, List
 
+from . import findings
+
 HIDDEN_FAILURE = "HiddenTestFailure"
-TAG = "[course]"
 #: The report line of a submission answered on a classmate's variant (followed by the id).
 MATCHES = "answers match the variant of student "
 
@@ -61,13 +62,13 @@ class VerifyHiddenTests(NbGraderPreprocessor):
         from .paths import GRADING
 
         info = resources.get("nbgrader", {}) if isinstance(resources, dict) else {}
-        self._variant, self._classmates, self._matches = None, {}, {}
+        self._variant, self._classmates = None, {}
         if info.get("student") and info.get("assignment"):
             root = Path(os.environ.get("COURSE_ROOT") or GRADING)
             _, self._variant, self._classmates = variants.for_submission(root, info["student"], info["assignment"])
         nb, resources = super().preprocess(nb, resources)
-        for other, cells in sorted(self._matches.items()):
-            self.log.warning("%s %s%s (cells %s)", TAG, MATCHES, other, ", ".join(sorted(cells)))
+        for other, cells in findings.matches().items():
+            self.log.warning("%s %s%s (cells %s)", findings.TAG, MATCHES, other, ", ".join(cells))
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
@@ -80,7 +81,7 @@ class VerifyHiddenTests(NbGraderPreprocessor):
             verdict = verify_cell(cell.source, outputs, variant=getattr(self, "_variant", None),
                                   classmates=getattr(self, "_classmates", None))
             for other in getattr(verdict, "matches", []):
-                self._matches.setdefault(other, set()).add(cell.metadata.nbgrader.get("grade_id"))
+                findings.match(other, cell.metadata.nbgrader.get("grade_id"))
             message = None if verdict is None else verdict.message
             passed = None if verdict is None else verdict.passed
         except Exception as exc:  # a malformed test cell is an authoring error: never a pass
