@@ -381,17 +381,23 @@ def test_alive_a_typed_in_answer_fails(typed, variant):
     assert not v.passed
 
 
+def _alive_draws(case: dict, n: int = 8) -> tuple:
+    """The reference answer of ``case`` and log(std ratio) per method for ``n`` other draws (seeds)."""
+    expected = ci._alive_expected(ci._alive_inputs(case))
+    logs = []
+    for k in range(n):
+        inputs = ci._alive_inputs(case)
+        inputs["seed"] += 7919 * (k + 1)
+        logs.append({m: math.log(r) if r > 0 else -math.inf for m, r in ci.alive_ratios(inputs).items()})
+    return expected, logs
+
+
 def test_alive_does_not_depend_on_the_draw():
     # the verdict margin: with other seeds (= another draw order) the answer is the same,
     # and log(std ratio) is at least 6 of its own standard deviations from the thresholds
     limit = math.log(ci.ALIVE_FACTOR)
     for case in CASES["initialization.alive"]:
-        expected = ci._alive_expected(ci._alive_inputs(case))
-        logs = []
-        for k in range(8):
-            inputs = ci._alive_inputs(case)
-            inputs["seed"] += 7919 * (k + 1)
-            logs.append({m: math.log(r) if r > 0 else -math.inf for m, r in ci.alive_ratios(inputs).items()})
+        expected, logs = _alive_draws(case)
         for method in case["methods"]:
             values = np.array([row[method] for row in logs])
             assert ((np.abs(values) <= limit) == (method in expected)).all(), (case, method, values)
@@ -413,12 +419,7 @@ def test_alive_does_not_depend_on_the_draw_on_students_variants():
     deviations, means = {}, {}
     for variant in VARIANTS[1:]:
         for i, case in enumerate(varied("initialization.alive", variant)):
-            expected = ci._alive_expected(ci._alive_inputs(case))
-            logs = []
-            for k in range(8):
-                inputs = ci._alive_inputs(case)
-                inputs["seed"] += 7919 * (k + 1)
-                logs.append({m: math.log(r) if r > 0 else -math.inf for m, r in ci.alive_ratios(inputs).items()})
+            expected, logs = _alive_draws(case)
             for method in case["methods"]:
                 values = np.array([row[method] for row in logs])
                 assert ((np.abs(values) <= limit) == (method in expected)).all(), (variant, case, method, values)
