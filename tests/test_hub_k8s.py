@@ -4,10 +4,12 @@ course relies on, the Hub's extra configuration as Python, and the Indexed Job's
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from grading.course.autograde import in_shard, parse_shard
@@ -38,6 +40,55 @@ def test_helm_values_parse_and_hold_the_course_settings():
         users = set(hub["config"]["Authenticator"]["allowed_users"])
         uids = ast.literal_eval(re.search(r"UIDS = (\{.*?\})", code).group(1))
         assert set(uids) == users and len(set(uids.values())) == len(uids)  # one uid per user
+
+
+class _Config:
+    """Stands in for the Hub's ``c``: any attribute chain can be assigned."""
+
+    def __getattr__(self, name):
+        value = _Config()
+        object.__setattr__(self, name, value)
+        return value
+
+
+class _Spawner:
+    def __init__(self, name):
+        self.user = type("User", (), {"name": name})()
+        self.environment, self.volumes, self.volume_mounts = {}, [], []
+
+
+def _pre_spawn():
+    """The Hub's pre-spawn hook, from the values' extra configuration run as the Hub runs it."""
+    code = _load("values.yaml")["hub"]["extraConfig"]["10-course-roles"]
+    scope = {"c": _Config()}
+    exec(compile(code, "10-course-roles", "exec"), scope)
+    return scope["c"].KubeSpawner.pre_spawn_hook
+
+
+def test_per_student_variants_on_kubernetes_match_the_graders(monkeypatch):
+    from grading.course.variants import variant_of
+
+    secret, varying = "k8s-course-secret-0123456789abcdef", ("01_normalizing_inputs", "04_gradient_checking")
+    monkeypatch.setenv("COURSE_ID", "dl-opt-setup")
+    monkeypatch.setenv("COURSE_DB_URL", "postgresql+psycopg://x@y/z")
+    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", " , ".join(varying))
+    monkeypatch.setenv("COURSE_VARIANT_SECRET", secret + "\n")  # a file's newline, stripped as read_secret does
+    hook = _pre_spawn()
+    spawners = {who: _Spawner(who) for who in ("alovelace", "bhopper", "instructor")}
+    for spawner in spawners.values():
+        hook(spawner)
+    for who in ("alovelace", "bhopper"):
+        got = json.loads(spawners[who].environment["COURSE_VARIANTS"])
+        assert got == {a: variant_of(secret.encode(), who, a) for a in varying}
+        assert secret not in json.dumps(spawners[who].environment)
+    assert "COURSE_VARIANTS" not in spawners["instructor"].environment
+    monkeypatch.delenv("COURSE_VARIANT_SECRET")
+    with pytest.raises(KeyError):  # variants on, no secret: the spawn fails rather than hand out the course's cases
+        hook(_Spawner("alovelace"))
+    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", "")
+    off = _Spawner("alovelace")
+    _pre_spawn()(off)
+    assert "COURSE_VARIANTS" not in off.environment  # variants off: as before
 
 
 def test_autograde_indexed_job_runs_every_shard_once():
