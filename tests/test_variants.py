@@ -353,8 +353,11 @@ def nb4_class(tmp_path_factory):
             shutil.copy(course.dir("variants") / whose / "notebooks" / NB4 / kv.TOKEN_FILE, folder)
         code, text = _run(course.root, source, "autograde", "--jobs", "2")
         graded = {s: nbformat.read(course.dir("autograded") / s / NB4 / name, as_version=4) for s in ROSTER[:3]}
+        fb_code, fb_text = _run(course.root, source, "feedback")
+        feedback = {s: "".join(p.read_text() for p in (course.dir("feedback") / s / NB4).glob("*.html"))
+                    for s in ROSTER[:3]}
         yield {"course": course, "code": code, "text": text, "scores": _scores(course), "release": rel,
-               "graded": graded}
+               "graded": graded, "feedback": feedback, "feedback_code": fb_code, "feedback_text": fb_text}
     finally:
         restore()
 
@@ -381,3 +384,12 @@ def test_course_notebook_own_variant_full_marks_classmates_folder_nothing(nb4_cl
     # students (the data, the mystery backprop's wrong blocks), and cgauss's ran on alovelace's
     a, b, cg = (_bug_hunt(c["graded"][s]) for s in ("alovelace", "bhopper", "cgauss"))
     assert a and a != b and cg == a
+    # the feedback each student reads speaks of their own variant, and never names a classmate
+    assert c["feedback_code"] == 0, c["feedback_text"]
+    for who in ("alovelace", "bhopper"):
+        mine = variants.variant_of(SECRET.encode(), who, NB4)
+        assert f"(your variant, {mine})" in c["feedback"][who]
+        assert "another student" not in c["feedback"][who]
+    assert "another student&#39;s variant" in c["feedback"]["cgauss"] or \
+        "another student's variant" in c["feedback"]["cgauss"]
+    assert "alovelace" not in c["feedback"]["cgauss"] and "bhopper" not in c["feedback"]["alovelace"]
