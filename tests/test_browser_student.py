@@ -7,11 +7,16 @@ the most common mistake (a mean without ``keepdims``), runs its test cell and re
 page shows: the compact block, no library source, no nbgrader instructor UI. It then fixes
 the exercise, sees the pass block, saves, and runs the bundle's ``validate.py``.
 
+The student has unzipped their per-student variant token beside the notebook (grading/README.md,
+"Per-student variants"): the page shows their own data seed and their hidden tests say
+"(your variant, N)".
+
 Screenshots (git-ignored): ``tests/artifacts/browser/*.png``, with ``validate.txt``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tempfile
@@ -20,8 +25,9 @@ import time
 import pytest
 import student_env as se
 
-from grading.course import release
+from grading.course import release, variants
 from grading.course.paths import Course
+from helpers.variants import TOKEN_FILE, seed
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -35,6 +41,8 @@ FIXED = ("def fit_normalization(X):\n"
          "    mu = np.mean(X, axis=1, keepdims=True)\n"
          "    sigma2 = np.mean((X - mu) ** 2, axis=1, keepdims=True)\n"
          "    return mu, sigma2\n")
+#: alovelace's variant of notebook 1 under a test secret
+VARIANT = variants.variant_of(b"browser-test course secret, 0123456789", "alovelace", "01_normalizing_inputs")
 #: Library source or paths that must never be on the student's page.
 LIBRARY = ("helpers/checks", "site-packages", "raise CheckFailure", "def check_fit_visible", "hints = {",
            "def call_student", "expect_array(result", "_render_traceback_")
@@ -49,6 +57,9 @@ def bundle():
     root = SHOTS / "course"
     out = release.release(Course(root, se.REPO / "notebooks"), log=lambda *a: None)
     assert not (out / "helpers" / "_reference").exists()
+    # the student's own token, as their token zip unpacks it (grading.course.variants.write_tokens)
+    (out / NOTEBOOK).with_name(TOKEN_FILE).write_text(json.dumps(
+        {"assignment": "01_normalizing_inputs", "student": "alovelace", "variant": VARIANT}))
     return out
 
 
@@ -125,6 +136,11 @@ def test_student_bundle_in_jupyterlab(bundle):
         call_cell.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "01-run-all-untouched.png"))
         assert "fit_normalization is not written yet" in call_cell.locator(".jp-OutputArea").inner_text()
+        setup = _cell(page, "VARIANT = variants.current()")
+        setup.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "00-your-variant.png"))
+        said = setup.locator(".jp-OutputArea").inner_text().strip()
+        assert said == f"data seed: {seed(1, VARIANT)} (your variant, {VARIANT})", said
 
         # --- exercise 1 with the keepdims mistake, then its test cell
         solution = _cell(page, "def fit_normalization(X):")
@@ -157,6 +173,7 @@ def test_student_bundle_in_jupyterlab(bundle):
         passed = output.inner_text()
         assert "✓ Exercise 1: visible tests passed." in passed, passed
         assert "Worth 4 points" in passed and "hidden tests" in passed, passed
+        assert f"on inputs you have not seen, drawn for your variant ({VARIANT})," in passed, passed
         assert not test_cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
 
         # --- save, then the bundle's validate.py, as the README says

@@ -214,3 +214,11 @@ def test_exercise_points_agree_with_the_notebooks():
                 assert n is not None, f"{path.name}: test cell {meta['grade_id']} does not start with 'Exercise N:'"
                 points[n] = points.get(n, 0) + meta["points"]
         assert feedback.EXERCISE_POINTS[topic] == points, path.name
+
+
+def test_the_pass_block_names_the_students_variant():
+    assert feedback.pass_text(1, 4).endswith("on inputs you have not seen, when your work is graded.")
+    with_variant = feedback.pass_text(1, 4, 123456789)
+    assert with_variant.endswith("on inputs you have not seen, drawn for your variant (123456789), when your work "
+                                 "is graded.")
+    assert with_variant.splitlines()[0] == feedback.pass_text(1, 4).splitlines()[0]

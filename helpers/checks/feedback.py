@@ -225,11 +225,14 @@ def _topic_of(source: str, namespace: dict) -> str | None:
     return None
 
 
-def pass_text(exercise: int, points: int | None) -> str:
-    """The plain-text pass block of a test cell."""
+def pass_text(exercise: int, points: int | None, variant: int | None = None) -> str:
+    """The plain-text pass block of a test cell (``variant``: the student's, see :mod:`helpers.variants`)."""
     worth = f"Worth {points} point{'s' if points != 1 else ''}, decided" if points is not None else "Points decided"
+    inputs = "inputs you have not seen"
+    if variant is not None:
+        inputs += f", drawn for your variant ({variant})"
     return (f"✓ Exercise {exercise}: visible tests passed.\n"
-            f"  {worth} by hidden tests on inputs you have not seen, when your work is graded.")
+            f"  {worth} by hidden tests on {inputs}, when your work is graded.")
 
 
 def _pass_html(text: str) -> str:
@@ -252,7 +255,9 @@ def _post_run_cell(result) -> None:
     shell = _shell()
     topic = _topic_of(ctx.source, getattr(shell, "user_ns", {}) or {})
     points = EXERCISE_POINTS.get(topic, {}).get(ctx.exercise) if topic else None
-    text = pass_text(ctx.exercise, points)
+    from helpers import variants
+
+    text = pass_text(ctx.exercise, points, variants.current())
     from IPython.display import display
 
     display({"text/plain": text, "text/html": _pass_html(text)}, raw=True)
