@@ -43,14 +43,24 @@ def variant_of(secret: bytes, student: str, assignment: str) -> int:
 
 def read_secret(settings: Settings) -> bytes:
     """The course secret (``ConfigError`` saying how to create it when it is missing or short)."""
-    path = settings.variant_secret_file
-    if path is None:
-        raise ConfigError("course.toml has no course.variant_secret_file: variants need a course secret")
+    path = _secret_path(settings)
     try:
-        secret = path.read_bytes().strip()
+        data = path.read_bytes()
     except OSError:
         raise ConfigError(f"course.variant_secret_file: cannot read {path}; create it once with: "
                           f"{NEW_SECRET.format(path=path)} (keep it, and never hand it out)") from None
+    return _long_enough(path, data)
+
+
+def _secret_path(settings: Settings):
+    if settings.variant_secret_file is None:
+        raise ConfigError("course.toml has no course.variant_secret_file: variants need a course secret")
+    return settings.variant_secret_file
+
+
+def _long_enough(path, data: bytes) -> bytes:
+    """The secret of the file ``path`` holding ``data`` (whitespace stripped), if long enough."""
+    secret = data.strip()
     if len(secret) < MIN_SECRET:
         raise ConfigError(f"course.variant_secret_file: {path} holds fewer than {MIN_SECRET} bytes; "
                           f"write a long random secret: {NEW_SECRET.format(path=path)}")
@@ -151,9 +161,7 @@ def hub_secret(settings: Settings, owners: set[int]) -> bytes:
     import os
     import stat
 
-    path = settings.variant_secret_file
-    if path is None:
-        raise ConfigError("course.toml has no course.variant_secret_file: variants need a course secret")
+    path = _secret_path(settings)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
@@ -169,11 +177,8 @@ def hub_secret(settings: Settings, owners: set[int]) -> bytes:
         if info.st_mode & 0o077:
             raise ConfigError(f"course.variant_secret_file: {path} has mode {stat.S_IMODE(info.st_mode):04o}; "
                               f"only its owner may read it: chmod 600 {path}")
-        secret = fh.read(1 << 16).strip()
-    if len(secret) < MIN_SECRET:
-        raise ConfigError(f"course.variant_secret_file: {path} holds fewer than {MIN_SECRET} bytes; "
-                          f"write a long random secret: {NEW_SECRET.format(path=path)}")
-    return secret
+        data = fh.read(1 << 16)
+    return _long_enough(path, data)
 
 
 def write_collusion(course, report: list[dict]) -> Path | None:

@@ -189,6 +189,19 @@ def most_stable_eps(difference, f, theta, eps_values) -> float:
     float
         One of ``eps_values``.
     """
+    eps, score = stability_scores(difference, f, theta, eps_values)
+    return float(eps[int(np.argmin(score))])
+
+
+def stability_scores(difference, f, theta, eps_values) -> tuple:
+    """The interior steps of the grid (largest first) and their scores (see :func:`most_stable_eps`).
+
+    Returns
+    -------
+    eps : ndarray of shape (n - 2,)
+    score : ndarray of shape (n - 2,)
+        The larger change of the estimate to either neighbour; the smallest is the most stable.
+    """
     from helpers.numerical import _check_eps_values
 
     eps = np.sort(_check_eps_values(eps_values))[::-1]
@@ -196,4 +209,4 @@ def most_stable_eps(difference, f, theta, eps_values) -> float:
         raise ValueError(f"eps_values needs at least 3 steps (a step and its two neighbours), got {eps.size}")
     estimates = np.array([float(difference(f, theta, float(e))) for e in eps])
     change = np.abs(np.diff(estimates))
-    return float(eps[1 + int(np.argmin(np.maximum(change[:-1], change[1:])))])
+    return eps[1:-1], np.maximum(change[:-1], change[1:])

@@ -447,13 +447,10 @@ def _rule_picks(inputs) -> list:
     Every step with the smallest score: two neighbouring steps whose largest change is the
     same one tie exactly, and a grid sorted the other way round picks the other one.
     """
-    from helpers._reference.numerical import centered_difference
+    from helpers._reference.numerical import centered_difference, stability_scores
 
-    eps = np.sort(inputs["eps_values"])[::-1]
-    estimates = np.array([float(centered_difference(inputs["f"], _fresh(inputs["theta"]), float(e))) for e in eps])
-    change = np.abs(np.diff(estimates))
-    score = np.maximum(change[:-1], change[1:])
-    return [float(e) for e in eps[1:-1][score == score.min()]]
+    eps, score = stability_scores(centered_difference, inputs["f"], _fresh(inputs["theta"]), inputs["eps_values"])
+    return [float(e) for e in eps[score == score.min()]]
 
 
 def _compare_best_eps(answer, expected, inputs):
