@@ -101,13 +101,22 @@ validate: env
 
 # ---------------------------------------------------------------- the course on a JupyterHub (grading/HUB.md)
 # sudo make hub HUB_INSTRUCTOR=instructor HUB_STUDENTS="alovelace bhopper" [HUB_PREFIX=/srv/dl-opt-setup]
-#     [HUB_IP=0.0.0.0] [HUB_PORT=8000] [CREATE_ACCOUNTS=1] [HUB_COURSE_ROOT=~instructor/course/grading]:
+#     [HUB_IP=0.0.0.0] [HUB_PORT=8000] [CREATE_ACCOUNTS=1] [HUB_COURSE_ROOT=~instructor/course/grading]
+#     [HUB_API_PORT=8081] [HUB_PROXY_API_PORT=8001] (a second Hub on the machine: other ports)
+#     [HUB_MEM_LIMIT=2G] [HUB_CPU_LIMIT=1] [HUB_CULL_IDLE=3600] (per user server; '' / 0: none):
 #     installs (python -m hub install) and starts the Hub.
 HUB_PREFIX ?= /srv/dl-opt-setup
 HUB_IP ?= 127.0.0.1
 HUB_PORT ?= 8000
+HUB_API_PORT ?= 8081
+HUB_PROXY_API_PORT ?= 8001
+HUB_MEM_LIMIT ?= 2G
+HUB_CPU_LIMIT ?= 1
+HUB_CULL_IDLE ?= 3600
 hub: env sandbox
 	@test -n "$(HUB_INSTRUCTOR)" || { echo 'usage: sudo make hub HUB_INSTRUCTOR=name HUB_STUDENTS="name ..." [CREATE_ACCOUNTS=1]'; exit 2; }
 	@PY=$(PY); $$PY -m hub --prefix $(HUB_PREFIX) install --instructor $(HUB_INSTRUCTOR) \
 		$(call EACH,--student,$(HUB_STUDENTS)) --ip $(HUB_IP) --port $(HUB_PORT) \
+		--hub-port $(HUB_API_PORT) --proxy-api-port $(HUB_PROXY_API_PORT) --mem-limit '$(HUB_MEM_LIMIT)' \
+		--cpu-limit $(HUB_CPU_LIMIT) --cull-idle $(HUB_CULL_IDLE) \
 		$(if $(CREATE_ACCOUNTS),--create-accounts) $(if $(HUB_COURSE_ROOT),--course-root "$(HUB_COURSE_ROOT)") && exec $$PY -m hub --prefix $(HUB_PREFIX) start

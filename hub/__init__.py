@@ -18,10 +18,19 @@
     lib/            the few course modules the Hub imports to derive per-student variants
                     (``grading/course/variants.py`` and what it needs; root's copy, never the
                     instructor's clone, since the Hub runs as root)
-    exchange/       nbgrader's exchange (mode 0777, as nbgrader documents), unless --exchange
+    exchange/       nbgrader's exchange, unless --exchange: root's, mode 1777 (sticky: nobody renames
+                    or deletes what another account made); the course folder and its outbound/
+                    the instructor's (0755), inbound/ the instructor's with mode 3733 (students
+                    create their own hand-ins, cannot list, rename, replace or delete others'),
+                    see :mod:`hub.exchange`
+
+Each user's server runs in its own control group (memory and CPU limits, :mod:`hub.limits`); an
+idle culler (``jupyterhub-idle-culler``) stops servers left idle.
 
 The instructor's commands (``python -m hub release|collect|return``) run as the instructor, in
-their clone of the repository (the one place holding the reference answers, mode 0700).
+their clone of the repository (the one place holding the reference answers, mode 0700). On
+Kubernetes there is no ``hub.json``: the instructor's pod names the exchange and the prefix in its
+environment (``COURSE_HUB_EXCHANGE``, ``COURSE_HUB_PREFIX``, ``COURSE_ID``; :meth:`HubSettings.load`).
 See grading/HUB.md.
 """
 
@@ -34,6 +43,8 @@ from pathlib import Path
 
 DEFAULT_PREFIX = "/srv/dl-opt-setup"
 PREFIX_ENV = "COURSE_HUB_PREFIX"
+#: Set in the instructor's pod on Kubernetes (hub/k8s/values.yaml), where there is no ``hub.json``.
+EXCHANGE_ENV = "COURSE_HUB_EXCHANGE"
 SETTINGS_FILE = "etc/hub.json"
 
 
@@ -55,6 +66,12 @@ class HubSettings:
     #: Hub (root) when it starts a student's server; ``~user/...`` allowed. Default: ``~<first
     #: instructor>/course/grading`` (the clone grading/HUB.md describes).
     course_root: str = ""
+    #: Per user server (its kernels and terminals included): memory in bytes-like units ("2G"; "" none)
+    #: and CPUs (0: none), enforced by the server's control group (hub.limits).
+    mem_limit: str = "2G"
+    cpu_limit: float = 1.0
+    #: Seconds without activity after which jupyterhub-idle-culler stops a user's server (0: never).
+    cull_idle: int = 3600
 
     def __post_init__(self):
         self.prefix = str(Path(self.prefix).resolve())
@@ -100,8 +117,13 @@ class HubSettings:
 
     @classmethod
     def load(cls, prefix: str | os.PathLike | None = None) -> HubSettings:
+        """``<prefix>/etc/hub.json``; without one, the settings a Kubernetes pod's environment names."""
         prefix = Path(prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX)
         target = prefix / SETTINGS_FILE
-        if not target.is_file():
-            raise FileNotFoundError(f"no Hub at {prefix} ({target} is missing): run `python -m hub install` as root")
-        return cls(**json.loads(target.read_text()))
+        if target.is_file():
+            return cls(**json.loads(target.read_text()))
+        if os.environ.get(EXCHANGE_ENV) and os.environ.get("COURSE_ID"):
+            # a pod has no install: the values' pre-spawn hook names the exchange volume and the course
+            return cls(prefix=str(prefix), course_id=os.environ["COURSE_ID"], exchange=os.environ[EXCHANGE_ENV])
+        raise FileNotFoundError(f"no Hub at {prefix} ({target} is missing, and no {EXCHANGE_ENV} and COURSE_ID "
+                                "in the environment): run `python -m hub install` as root")

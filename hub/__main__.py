@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--course-root", default="",
                    help="the instructor's course root, whose course.toml may turn per-student variants on "
                         "(default: ~INSTRUCTOR/course/grading, the first instructor's)")
+    i.add_argument("--mem-limit", default="2G",
+                   help="memory of each user's server, its kernels included (default 2G; '' for none)")
+    i.add_argument("--cpu-limit", type=float, default=1.0, help="CPUs of each user's server (default 1; 0 for none)")
+    i.add_argument("--cull-idle", type=int, default=3600,
+                   help="stop a server idle this many seconds (jupyterhub-idle-culler; default 3600; 0: never)")
     i.add_argument("--create-accounts", action="store_true", help="useradd the accounts that are missing")
     sub.add_parser("start", help="(root) run the Hub in the foreground")
     for name, what in (("release", "release the assignments to the exchange and publish the student helpers"),
@@ -57,7 +62,8 @@ def main(argv=None) -> int:
         settings = HubSettings(prefix=args.prefix, course_id=args.course_id, instructors=args.instructor,
                                students=args.student, exchange=args.exchange, env=args.env, ip=args.ip,
                                port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
-                               course_root=args.course_root)
+                               course_root=args.course_root, mem_limit=args.mem_limit,
+                               cpu_limit=args.cpu_limit, cull_idle=args.cull_idle)
         try:
             install(settings, create_accounts=args.create_accounts)
         except InstallError as exc:
@@ -81,10 +87,39 @@ def main(argv=None) -> int:
     return 1 if steps.hand_back(course, settings, args.assignments, args.student) else 0
 
 
+def ports_in_use(settings: HubSettings) -> str | None:
+    """Which of the Hub's three ports another program holds (two course Hubs on one machine), or None."""
+    import socket
+
+    own_proxy = settings.path / "state" / "proxy.pid"
+    try:  # this Hub's proxy left running holds the proxy port; JupyterHub takes it over
+        os.kill(int(own_proxy.read_text().strip()), 0)
+        skip = {"proxy API"}
+    except (OSError, ValueError):
+        skip = set()
+    for what, ip, port, option in (("public", settings.ip, settings.port, "--port"),
+                                   ("hub API", "127.0.0.1", settings.hub_port, "--hub-port"),
+                                   ("proxy API", "127.0.0.1", settings.proxy_api_port, "--proxy-api-port")):
+        if what in skip:
+            continue
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((ip, port))
+            except OSError:
+                return (f"the {what} port {ip}:{port} is in use (another Hub on this machine?): install again "
+                        f"with {option} set to a free port")
+    return None
+
+
 def start(settings: HubSettings) -> int:
     """Replace this process with the Hub (its own environment, its state folder as working directory)."""
     if os.geteuid() != 0:
         print("start: the Hub must run as root (it starts each user's server as that user)", file=sys.stderr)
+        return 2
+    busy = ports_in_use(settings)
+    if busy:
+        print(f"start: {busy}", file=sys.stderr)
         return 2
     exe = Path(settings.env) / "bin" / "jupyterhub"
     config = settings.path / "etc" / "jupyterhub_config.py"

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from . import HubSettings
+from .exchange import STUDENT_SUBMIT, LayoutError, lay_out
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -30,10 +31,10 @@ ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
 STUDENT_SERVER_EXTENSIONS = ("nbgrader.server_extensions.assignment_list",
                              "nbgrader.server_extensions.validate_assignment")
-#: The course modules the Hub process imports to derive per-student variants (copied to <prefix>/lib);
+#: The course modules the Hub process imports (per-student variants, the limits' spawner; copied to <prefix>/lib);
 #: the packages' own ``__init__`` are replaced by empty ones (``helpers``' imports the reference).
 HUB_LIBRARY = ("helpers/variants.py", "grading/course/variants.py", "grading/course/settings.py",
-               "grading/course/errors.py")
+               "grading/course/errors.py", "hub/limits.py")
 
 
 class InstallError(RuntimeError):
@@ -154,11 +155,42 @@ def ensure_proxy(proxy: Path, log=print) -> Path:
     return exe
 
 
-def nbgrader_config(settings: HubSettings) -> str:
-    return ("# written by python -m hub install (grading/HUB.md): nbgrader's exchange on this Hub\n"
+def nbgrader_config(settings: HubSettings, role: str = "instructor") -> str:
+    text = ("# written by python -m hub install (grading/HUB.md): nbgrader's exchange on this Hub\n"
             "c = get_config()  # noqa\n"
             f"c.Exchange.root = {settings.exchange!r}\n"
             f"c.CourseDirectory.course_id = {settings.course_id!r}\n")
+    return text + (STUDENT_SUBMIT if role == "student" else "")
+
+
+#: The terminal's start-up file: what a login shell reads, then the Hub's environment first on PATH
+#: (a login shell's /etc/profile resets PATH, and the course's tools would not be found).
+TERMINAL_RC = """# written by python -m hub install: the start-up file of every terminal of this Hub (grading/HUB.md)
+[ -r /etc/profile ] && . /etc/profile
+for _f in "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.profile"; do
+    if [ -r "$_f" ]; then . "$_f"; break; fi
+done
+unset _f
+PATH="{bin}:$PATH"
+export PATH
+"""
+
+
+def server_config(settings: HubSettings, role: str) -> dict:
+    """A role's ``jupyter_server_config.json``: nbgrader's extensions, the terminal, framing."""
+    student = role == "student"
+    app = {
+        "jpserver_extensions": {**{e: not student for e in INSTRUCTOR_SERVER_EXTENSIONS},
+                                **dict.fromkeys(STUDENT_SERVER_EXTENSIONS, True)},
+        # bash with TERMINAL_RC instead of a login shell (which would reset PATH)
+        "terminado_settings": {"shell_command": ["/bin/bash", "--init-file",
+                                                str(settings.path / "etc" / "terminal.sh"), "-i"]},
+    }
+    if not student:
+        # JupyterHub's single-user server forbids every frame (frame-ancestors 'none'), which blanks the
+        # formgrader JupyterLab opens in a frame of its own page; the same origin may frame it
+        app["tornado_settings"] = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
+    return {"ServerApp": app}
 
 
 def write_role_configs(settings: HubSettings) -> None:
@@ -166,12 +198,9 @@ def write_role_configs(settings: HubSettings) -> None:
     for role in ("student", "instructor"):
         d = settings.config_dir(role)
         (d / "labconfig").mkdir(parents=True, exist_ok=True)
-        (d / "nbgrader_config.py").write_text(nbgrader_config(settings))
+        (d / "nbgrader_config.py").write_text(nbgrader_config(settings, role))
         student = role == "student"
-        server = {"ServerApp": {"jpserver_extensions": {
-            **{e: not student for e in INSTRUCTOR_SERVER_EXTENSIONS},
-            **dict.fromkeys(STUDENT_SERVER_EXTENSIONS, True)}}}
-        (d / "jupyter_server_config.json").write_text(json.dumps(server, indent=1) + "\n")
+        (d / "jupyter_server_config.json").write_text(json.dumps(server_config(settings, role), indent=1) + "\n")
         # the "official Jupyter news?" prompt covers the notebook's corner for every new user
         page = {"disabledExtensions": {ANNOUNCEMENTS: True,
                                        **({p: True for p in INSTRUCTOR_LAB_PLUGINS} if student else {})}}
@@ -249,17 +278,19 @@ def install(settings: HubSettings, *, create_accounts: bool = False, log=print) 
     (prefix / "etc").mkdir(exist_ok=True)
     os.chmod(prefix / "etc", 0o755)
     shutil.copy(HERE / "jupyterhub_config.py", prefix / "etc" / "jupyterhub_config.py")
+    (prefix / "etc" / "terminal.sh").write_text(TERMINAL_RC.format(bin=Path(settings.env) / "bin"))
+    os.chmod(prefix / "etc" / "terminal.sh", 0o644)
     install_library(settings, Path(settings.env) / "bin" / "python")
     write_role_configs(settings)
     settings.save()
     state = prefix / "state"
     state.mkdir(exist_ok=True)
     os.chmod(state, 0o700)
-    # nbgrader's exchange: writable by everyone (nbgrader sets 0777 itself on release; its own
-    # course folders then restrict inbound to write-only and feedback to traverse-only)
-    exchange = Path(settings.exchange)
-    exchange.mkdir(parents=True, exist_ok=True)
-    os.chmod(exchange, 0o777)
+    # nbgrader's exchange, sticky wherever students write (hub/exchange.py)
+    try:
+        lay_out(Path(settings.exchange), settings.course_id, settings.instructors[0])
+    except LayoutError as exc:
+        raise InstallError(str(exc)) from None
     # the published student edition of helpers: written by the (first) instructor, read by everyone
     share = settings.published_helpers
     share.mkdir(parents=True, exist_ok=True)

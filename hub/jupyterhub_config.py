@@ -2,7 +2,8 @@
 
 Reads ``hub.json`` beside it (``hub.HubSettings``). One Unix account per user: PAM logs them in,
 the local process spawner starts each user's server as that user in their home directory (the
-Hub runs as root). Each role's server gets its own Jupyter config directory
+Hub runs as root), in a control group with the install's memory and CPU limits (``hub.limits``);
+``jupyterhub-idle-culler`` stops servers left idle. Each role's server gets its own Jupyter config directory
 (``JUPYTER_CONFIG_PATH``): nbgrader's exchange and course id for everyone; students get the
 Assignments tab and Validate only, instructors the formgrader too (``hub/install.py``).
 
@@ -45,14 +46,42 @@ c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_users = INSTRUCTORS | STUDENTS
 c.Authenticator.admin_users = set()
 
-# each user's server: the users' environment, as that user, in their home directory
-c.JupyterHub.spawner_class = "localprocess"
+# each user's server: the users' environment, as that user, in their home directory, in its own control
+# group (memory and CPU limits: one runaway kernel is killed alone; hub/limits.py)
 c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
-c.Spawner.mem_limit = None
+if S.get("mem_limit") or S.get("cpu_limit"):
+    from hub import limits
+
+    why = limits.unavailable()
+    if why:  # never run a class with limits it believes are on
+        raise SystemExit(f"per-user limits (hub.json: mem_limit {S.get('mem_limit')!r}, cpu_limit "
+                         f"{S.get('cpu_limit')}) cannot be enforced here: {why}. Install again with "
+                         "--mem-limit '' --cpu-limit 0 to run without them.")
+    c.JupyterHub.spawner_class = limits.LimitedSpawner
+    c.LimitedSpawner.hub_name = f"{S['course_id']}-{S['port']}"
+    c.Spawner.mem_limit = S.get("mem_limit") or None
+    c.Spawner.cpu_limit = float(S.get("cpu_limit") or 0) or None
+else:
+    c.JupyterHub.spawner_class = "localprocess"
+
+c.JupyterHub.services = []
+c.JupyterHub.load_roles = []
+# servers idle for cull_idle seconds are stopped (jupyterhub-idle-culler, in the Hub's environment; its
+# role holds only the scopes its documentation lists)
+if int(S.get("cull_idle") or 0) > 0:
+    c.JupyterHub.services.append({
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={int(S['cull_idle'])}",
+                    f"--cull-every={max(60, min(600, int(S['cull_idle']) // 4))}"],
+    })
+    c.JupyterHub.load_roles.append({
+        "name": "idle-culler", "services": ["idle-culler"],
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+    })
 
 
 def course_root() -> Path:
@@ -114,9 +143,10 @@ c.Spawner.pre_spawn_hook = pre_spawn_hook
 
 # an API token for scripts (the end-to-end test, an LMS bridge): COURSE_HUB_API_TOKEN in the Hub's environment
 if os.environ.get("COURSE_HUB_API_TOKEN"):
-    c.JupyterHub.services = [{"name": "course-admin", "api_token": os.environ["COURSE_HUB_API_TOKEN"]}]
-    c.JupyterHub.load_roles = [{
+    c.JupyterHub.services.append({"name": "course-admin", "api_token": os.environ["COURSE_HUB_API_TOKEN"]})
+    c.JupyterHub.load_roles.append({
         "name": "course-admin",
-        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "list:users", "read:users"],
+        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "list:users", "read:users",
+                   "read:services"],
         "services": ["course-admin"],
-    }]
+    })
