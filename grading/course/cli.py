@@ -145,12 +145,7 @@ def _run(args, course: Course) -> int:
             print(f"{args.student}/{args.assignment}: {now} counts now; autograde it again: "
                   f"autograde --student {args.student} --assignment {args.assignment}")
             return 0
-        counting = versions.counting(course, args.student, args.assignment)
-        for v in versions.listing(course, args.student, args.assignment):
-            mark = "*" if v["name"] == counting else " "
-            print(f"{mark} {v['name']}  submitted {v['time']} ({v['time_source']}) from {v['origin']}")
-        if counting is None:
-            print(f"no collected versions of {args.student}/{args.assignment}")
+        print("\n".join(versions.describe(course, args.student, args.assignment)))
         return 0
     from .validate import main as validate_main
 

@@ -2,12 +2,16 @@
 
 Canvas ("Download Submissions") names every file ``<sortablename>_<userid>_<submissionid>_<file>``,
 with ``LATE_`` after the name when Canvas counted it late (``smithjohn_LATE_12345_678901_hw.ipynb``);
-the user id is the roster's ``canvas_id``. Moodle ("Download all submissions") puts each
+the user id is the roster's ``canvas_id``. The sortable name keeps Unicode letters
+(``ñúñezzoë``), so names are compared NFC-normalised with accents folded. Moodle ("Download all submissions") puts each
 student's files in a folder ``<Full Name>_<participant id>_assignsubmission_file_`` (or, with
 "Download submissions in folders" off, prefixes the file names with it); the participant id
 is per assignment, so a student is found by a roster ``moodle_id`` when given, else by full
-name (case, accents and spacing ignored). Anything else is the plain layout: the entry is
-named by student id (``<id>.zip``, ``<id>.ipynb``, ``<id>/``).
+name (case, accents and spacing ignored). A display name is the student's to choose: it files a
+hand-in only when exactly one roster student has it and that student has no LMS id of that kind
+on the roster (an id that differs is another person); ``Origin.by_name`` tells ``collect``,
+which also refuses two LMS accounts that a name would file under the same student. Anything
+else is the plain layout: the entry is named by student id (``<id>.zip``, ``<id>.ipynb``, ``<id>/``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .settings import STUDENT_ID, Settings
 
-CANVAS = re.compile(r"^(?P<name>[a-z0-9-]*?)_(?P<late>LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+CANVAS = re.compile(r"^(?P<name>[^_/]*?)_(?P<late>LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
 
 
@@ -31,6 +35,14 @@ class Origin:
     file: str = ""  # the file name inside the LMS's prefix ("" for a folder)
     info: dict = field(default_factory=dict)
     problem: str = ""
+    #: found by a display name (no LMS id on the roster): a review note, and never two accounts on one student
+    by_name: bool = False
+
+    @property
+    def account(self) -> str:
+        """The LMS account behind the entry (``canvas:1002``, ``moodle:301``), ``""`` for the plain layout."""
+        key = self.info.get("user_id") or self.info.get("participant_id")
+        return f"{self.lms}:{key}" if key else ""
 
 
 def fold(text: str) -> str:
@@ -45,6 +57,7 @@ def identify(entry_name: str, settings: Settings, lms: str | None = None) -> Ori
     ``lms``: ``"canvas"``/``"moodle"`` (that naming only), ``"none"`` (plain only), ``None``
     (recognised by its naming: Moodle's and Canvas' patterns cannot be mistaken for each other).
     """
+    entry_name = unicodedata.normalize("NFC", entry_name)
     kinds = [] if lms == "none" else [lms] if lms else ["moodle", "canvas"]
     for kind in kinds:
         match = (MOODLE if kind == "moodle" else CANVAS).match(entry_name)
@@ -66,10 +79,22 @@ def _canvas(match: re.Match, settings: Settings) -> Origin:
     info = {"user_id": match["user"], "submission_id": match["submission"], "late": bool(match["late"]),
             "name": match["name"]}
     by_id = [s for s in settings.roster if s.canvas_id == match["user"]]
-    by_name = [s for s in settings.roster if fold(s.last_name + s.first_name) == match["name"]]
-    found = by_id or (by_name if len(by_name) == 1 else [])
-    if found:
-        return Origin(found[0].id, "canvas", match["file"], info)
+    by_name = [s for s in settings.roster if fold(s.last_name + s.first_name) == fold(match["name"])]
+    if len(by_id) == 1:
+        return Origin(by_id[0].id, "canvas", match["file"], info)
+    if len(by_id) > 1:
+        return Origin(None, "canvas", match["file"], info,
+                      problem=f"Canvas user {match['user']} is the canvas_id of {len(by_id)} roster students: "
+                              "fix course.toml")
+    if len(by_name) == 1 and not by_name[0].canvas_id:
+        return Origin(by_name[0].id, "canvas", match["file"], info, by_name=True,
+                      problem=f"filed under {by_name[0].id} by the name {match['name']!r} alone: add canvas_id = "
+                              f"{match['user']} to that student in course.toml")
+    if by_name:
+        return Origin(None, "canvas", match["file"], info,
+                      problem=f"Canvas user {match['user']} is named {match['name']!r} like "
+                              f"{', '.join(s.id for s in by_name)} but is not their canvas_id: not filed by a name "
+                              f"(add canvas_id = {match['user']} to the right student)")
     if not settings.roster:
         return Origin(f"canvas-{match['user']}", "canvas", match["file"], info,
                       problem=f"no roster: filed as canvas-{match['user']}; add canvas_id = {match['user']} "
@@ -83,14 +108,22 @@ def _moodle(match: re.Match, settings: Settings) -> Origin:
     info = {"participant_id": match["participant"], "name": match["name"], "plugin": match["plugin"]}
     by_id = [s for s in settings.roster if match["participant"] in s.moodle_ids]
     by_name = [s for s in settings.roster if fold(s.full_name) == fold(match["name"])]
-    found = by_id or (by_name if len(by_name) == 1 else [])
-    if found:
-        return Origin(found[0].id, "moodle", match["file"], info)
+    if len(by_id) == 1:
+        return Origin(by_id[0].id, "moodle", match["file"], info)
+    if len(by_name) == 1 and not by_name[0].moodle_ids and not by_id:
+        return Origin(by_name[0].id, "moodle", match["file"], info, by_name=True)
     slug = fold(match["name"]) or f"moodle{match['participant']}"
     if not settings.roster:
-        return Origin(slug[:64], "moodle", match["file"], info,
+        return Origin(slug[:64], "moodle", match["file"], info, by_name=True,
                       problem=f"no roster: {match['name']!r} filed as {slug[:64]}")
-    why = f"{len(by_name)} roster students are named" if by_name else "no roster student is named"
-    return Origin(None, "moodle", match["file"], info,
-                  problem=f"{why} {match['name']!r} (Moodle participant {match['participant']}): "
-                          f"add moodle_id = {match['participant']} to the right student in course.toml")
+    p, name = match["participant"], match["name"]
+    if len(by_id) > 1:
+        problem = f"Moodle participant {p} is the moodle_id of {len(by_id)} roster students: fix course.toml"
+    elif len(by_name) == 1:
+        problem = (f"Moodle participant {p} is named {name!r} like {by_name[0].id}, whose moodle_id list does not "
+                   f"hold {p}: not filed by a name (add moodle_id = {p} to the right student in course.toml)")
+    else:
+        why = f"{len(by_name)} roster students are named" if by_name else "no roster student is named"
+        problem = (f"{why} {name!r} (Moodle participant {p}): add moodle_id = {p} to the right student "
+                   "in course.toml")
+    return Origin(None, "moodle", match["file"], info, problem=problem)

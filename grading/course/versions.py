@@ -4,8 +4,13 @@ A version is what one hand-in gave for one assignment: its notebooks, the submis
 (UTC) and where that time came from (``version.json``). Its name, ``<UTC time>Z-<hash>``,
 sorts by submission time. ``submitted/<student>/<assignment>/`` (what nbgrader grades) is a
 copy of the version that counts: the newest, unless the instructor pinned another
-(``PINNED``). Collecting the same files again adds nothing; an older version never replaces
-a newer one.
+(``PINNED``), and never a version kept ``held`` (a notebook handed in to another assignment
+while this one already had a version: filed, shown, counted only when pinned). Collecting the
+same files again adds nothing; an older version never replaces a newer one.
+
+Nothing is lost on the way: a version is written under a temporary name, its files synced,
+then renamed into place; ``submitted/`` is replaced the same way, the old copy removed only
+after the new one is in place.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 from .errors import CourseError
@@ -39,55 +46,128 @@ def listing(course: Course, student: str, assignment: str) -> list[dict]:
     """The versions, oldest first, each its ``version.json`` plus ``name``."""
     base = folder(course, student, assignment)
     out = []
-    for v in sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []:
+    for v in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+            if base.is_dir() else []:
+        if not (v / META_FILE).is_file():
+            continue  # not a finished version (a copy made by hand, half-written by a crash)
         meta = json.loads((v / META_FILE).read_text())
         out.append({**meta, "name": v.name})
     return out
 
 
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _staged(parent: Path, files: dict[str, bytes]) -> Path:
+    """A hidden folder of ``parent`` holding ``files``, synced to disk (renamed into place by the caller)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".new-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    for filename, data in files.items():
+        _write_synced(tmp / filename, data)
+    _sync_dir(tmp)
+    return tmp
+
+
 def add(course: Course, student: str, assignment: str, files: dict[str, bytes], when: dt.datetime,
-        source: str, origin: str, lms: dict | None = None) -> tuple[str, bool]:
-    """Store one version (``when``: naive UTC); returns ``(its name, whether it is new)``."""
+        source: str, origin: str, lms: dict | None = None, *, held: str = "",
+        notes: list[str] | None = None) -> tuple[str, bool]:
+    """Store one version (``when``: naive UTC); returns ``(its name, whether it is new)``.
+
+    ``held``: why this version must not count unless pinned (``""``: it may); ``notes``: what the
+    collect report said about it (a student-written time, a review flag), kept with it.
+    """
     key = digest(files)
     for v in listing(course, student, assignment):
         if v["digest"] == key:
             return v["name"], False
     name = f"{when:%Y%m%dT%H%M%S}Z-{key[:8]}"
-    dest = folder(course, student, assignment) / name
-    dest.mkdir(parents=True)
-    for filename, data in files.items():
-        (dest / filename).write_bytes(data)
+    base = folder(course, student, assignment)
     meta = {"time": when.strftime(TIME_FORMAT), "time_source": source, "origin": origin, "digest": key,
-            "files": sorted(files), "lms": lms or {}}
-    (dest / META_FILE).write_text(json.dumps(meta, indent=1))
+            "files": sorted(files), "lms": lms or {}, "held": held, "notes": notes or []}
+    tmp = _staged(base, {**files, META_FILE: json.dumps(meta, indent=1).encode()})
+    os.rename(tmp, base / name)
+    _sync_dir(base)
     return name, True
 
 
 def counting(course: Course, student: str, assignment: str) -> str | None:
-    """The version that counts: the pinned one, else the newest."""
+    """The version that counts: the pinned one, else the newest not held."""
     base = folder(course, student, assignment)
     pinned = (base / PIN_FILE).read_text().strip() if (base / PIN_FILE).is_file() else ""
-    if pinned and (base / pinned).is_dir():
+    if pinned and (base / pinned / META_FILE).is_file():
         return pinned
-    names = [v["name"] for v in listing(course, student, assignment)]
+    names = [v["name"] for v in listing(course, student, assignment) if not v.get("held")]
     return names[-1] if names else None
 
 
 def install(course: Course, student: str, assignment: str) -> str | None:
-    """Make ``submitted/<student>/<assignment>/`` a copy of the version that counts; returns its name."""
+    """Make ``submitted/<student>/<assignment>/`` a copy of the version that counts; returns its name.
+
+    The copy is made beside the old one and renamed over it; the old one goes only after.
+    """
     name = counting(course, student, assignment)
     if name is None:
         return None
     src = folder(course, student, assignment) / name
     dest = course.dir("submitted") / student / assignment
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
     meta = json.loads((src / META_FILE).read_text())
-    for filename in meta["files"]:
-        shutil.copy2(src / filename, dest / filename)
-    (dest / "timestamp.txt").write_text(meta["time"])
+    files = {filename: (src / filename).read_bytes() for filename in meta["files"]}
+    tmp = _staged(dest.parent, {**files, "timestamp.txt": meta["time"].encode()})
+    old = dest.parent / f".old-{uuid.uuid4().hex}"
+    if dest.exists():
+        os.rename(dest, old)
+    os.rename(tmp, dest)
+    _sync_dir(dest.parent)
+    shutil.rmtree(old, ignore_errors=True)
     return name
+
+
+def graded_score(course: Course, student: str, assignment: str) -> tuple[str, str] | None:
+    """``(submission time, score line)`` of what the gradebook holds for the submission, if graded."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .books import score_line
+
+    if course.local_db and not course.db.exists():
+        return None
+    try:
+        with Gradebook(course.db_url) as gb:
+            stamp = gb.find_submission(assignment, student).timestamp
+    except MissingEntry:  # not graded yet, or withdrawn
+        return None
+    line = score_line(course, student, assignment)
+    return (stamp.strftime(TIME_FORMAT) if stamp else "", line) if line else None
+
+
+def describe(course: Course, student: str, assignment: str) -> list[str]:
+    """One line per version: time, where the time came from, origin, score (the graded one), flags."""
+    now = counting(course, student, assignment)
+    graded = graded_score(course, student, assignment)
+    lines = []
+    for v in listing(course, student, assignment):
+        mark = "*" if v["name"] == now else " "
+        score = graded[1] if graded and graded[0] == v["time"] else "not graded"
+        held = f"; HELD, counts only when pinned: {v['held']}" if v.get("held") else ""
+        notes = "".join(f"\n      note: {n}" for n in v.get("notes", []))
+        lines.append(f"{mark} {v['name']}  submitted {v['time']} ({v['time_source']}); score: {score}; "
+                     f"from {v['origin']}{held}{notes}")
+    if now is None:
+        lines.append(f"no counting version of {student}/{assignment}" if lines else
+                     f"no collected versions of {student}/{assignment}")
+    return lines
 
 
 def adopt(course: Course, student: str, assignment: str) -> None:

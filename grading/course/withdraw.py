@@ -3,8 +3,10 @@
 Nothing is deleted: the files (``submitted/``, ``autograded/``, ``feedback/``, ``versions/``)
 move to ``withdrawn/<UTC time>/<student>/[<assignment>/]`` and ``withdrawn/record.json``
 remembers what was withdrawn, so that collecting the same download again does not bring it
-back, and ``undo`` can. The gradebook rows go through nbgrader's own API
-(``remove_submission`` / ``remove_student``), so nbgrader's commands agree.
+back, and ``undo`` can. A withdrawn submission is remembered as *that student's* content
+(student, assignment and digest together): the same bytes handed in by a classmate (an
+untouched release notebook is common) are the classmate's, and are collected. The gradebook
+rows go through nbgrader's own API (``remove_submission`` / ``remove_student``), so nbgrader's commands agree.
 """
 
 from __future__ import annotations
@@ -26,10 +28,21 @@ def _record_path(course: Course) -> Path:
     return course.dir("withdrawn") / "record.json"
 
 
+def _key(student: str, assignment: str, digest: str) -> str:
+    return f"{student}/{assignment}/{digest}"
+
+
 def record(course: Course) -> dict:
+    """``{"students": {id: time}, "digests": {"student/assignment/digest": time}}``."""
     path = _record_path(course)
     data = json.loads(path.read_text()) if path.is_file() else {}
-    return {"students": data.get("students", {}), "digests": data.get("digests", {})}
+    digests = {}
+    for k, v in data.get("digests", {}).items():
+        if "/" in k:
+            digests[k] = v
+        else:  # the old record, keyed by the digest alone ({digest: "student/assignment"})
+            digests[f"{v}/{k}"] = ""
+    return {"students": data.get("students", {}), "digests": digests}
 
 
 def _save(course: Course, data: dict) -> None:
@@ -42,8 +55,9 @@ def withdrawn_students(course: Course) -> set[str]:
     return set(record(course)["students"])
 
 
-def withdrawn_digest(course: Course, digest: str) -> bool:
-    return digest in record(course)["digests"]
+def withdrawn_digest(course: Course, student: str, assignment: str, digest: str) -> bool:
+    """Whether ``student``'s own submission of ``assignment`` with this content was withdrawn."""
+    return _key(student, assignment, digest) in record(course)["digests"]
 
 
 def withdraw(course: Course, student: str, assignment: str | None = None, *, log=print) -> Path:
@@ -64,7 +78,7 @@ def withdraw(course: Course, student: str, assignment: str | None = None, *, log
         which = [assignment] if assignment else sorted(known)
         for a in which:
             for v in versions.listing(course, student, a):
-                data["digests"][v["digest"]] = f"{student}/{a}"
+                data["digests"][_key(student, a, v["digest"])] = stamp
             for step in STEPS:
                 here = course.dir(step) / student / a
                 if here.is_dir():
@@ -109,8 +123,8 @@ def undo(course: Course, student: str, assignment: str | None = None, *, log=pri
         if restored:
             break
     data["students"].pop(student, None)
-    data["digests"] = {d: w for d, w in data["digests"].items()
-                       if not (w.split("/")[0] == student and (assignment is None or w.endswith("/" + assignment)))}
+    data["digests"] = {k: w for k, w in data["digests"].items()
+                       if not (k.split("/")[0] == student and (assignment is None or k.split("/")[1] == assignment))}
     _save(course, data)
     if not restored and assignment:
         raise CourseError(f"nothing withdrawn to restore for {student}/{assignment}")
