@@ -4,9 +4,9 @@
   of ``helpers`` published to ``<prefix>/share/student_helpers`` (where the students' kernels
   import it) and every released assignment copied to the exchange (nbgrader's
   ``release_assignment``).
-* ``collect``: nbgrader's ``collect`` from the exchange into ``submitted/`` (the newest hand-in of
-  each student, with nbgrader's ``timestamp.txt``); the course's autograde keeps each one as a
-  version and grades it in the sandbox. nbgrader files a hand-in under the student id in its
+* ``collect``: the course's collect of the exchange's ``inbound/`` into ``versions/`` and
+  ``submitted/`` (``grading/course/collect.py``: regular files only, never through a link,
+  timed by the server's record; the newest hand-in counts). nbgrader files a hand-in under the student id in its
   name, which the submitter chooses (``inbound/`` is writable by everyone); on the Hub the Unix
   account that wrote it is who handed it in, so a hand-in whose name claims another student is
   set aside first (:func:`set_aside_forged`): the submission folder's id, which the grade and the
@@ -112,21 +112,34 @@ def set_aside_forged(settings: HubSettings, assignment: str, *, log=print) -> li
 
 
 def collect(course: Course, settings: HubSettings, assignments=None, *, log=print) -> int:
-    """nbgrader's collect of every (or each named) released assignment; returns how many hand-ins are in."""
-    nb = _exchange_api(course, settings)
+    """The course's collect of the exchange's ``inbound/`` for every (or each named) released assignment.
+
+    Not nbgrader's collect, which copies a hand-in with the instructor's rights and follows the
+    links in it: the course's one intake path (``grading.course.collect.collect_exchange``) reads
+    regular files only, never through a link, files each hand-in under the Hub account that wrote
+    it, timed by the server's record, and keeps every hand-in as a version. Returns how many
+    submissions of these assignments are in ``submitted/``.
+    """
+    from grading.course.collect import collect_exchange
+
     outbound = Path(settings.exchange) / settings.course_id / "outbound"
+    inbound = Path(settings.exchange) / settings.course_id / "inbound"
     names = list(assignments or [])
     if not names and outbound.is_dir():
-        names = sorted(p.name for p in outbound.iterdir() if p.is_dir())
+        names = sorted(p.name for p in outbound.iterdir() if p.is_dir() and not p.is_symlink())
     if not names:
         raise FileNotFoundError(f"nothing released in {outbound}: run python -m hub release first")
+
+    def account(uid: int) -> str:
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return f"uid {uid}"
+
     count = 0
     for name in names:
         set_aside_forged(settings, name, log=log)
-        result = nb.collect(name, update=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader collect {name} failed: {last_line(result.get('error'))}\n"
-                               f"{result.get('log', '')}")
+        collect_exchange(course, inbound, name, owner=account, log=log)
         got = sorted(p.parent.name for p in course.dir("submitted").glob(f"*/{name}"))
         log(f"collected {name}: {len(got)} submission(s) in {course.dir('submitted')} ({', '.join(got)})")
         count += len(got)
