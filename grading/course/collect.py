@@ -39,8 +39,9 @@ from nbgrader.api import Gradebook
 from . import archive, books, intake, lms, versions, withdraw
 from .errors import CourseError
 from .gradebook import cell_checksums
+from .overview import known_assignments
 from .paths import Course
-from .settings import STUDENT_ID, Settings
+from .settings import STUDENT_ID, Settings, check_names
 
 TOKEN_FILE = intake.TOKEN_FILE
 TIMESTAMP = intake.TIMESTAMP
@@ -202,6 +203,7 @@ def _ready(course: Course, assignment: str | None) -> tuple[Settings, Catalog]:
         raise CourseError("the gradebook has no assignments: run the release step first (make release)")
     if assignment and assignment not in catalog.assignments:
         raise CourseError(f"unknown assignment {assignment!r}; released: {', '.join(catalog.assignments)}")
+    check_names(settings, sorted(set(known_assignments(course)) | set(catalog.assignments)))
     return settings, catalog
 
 

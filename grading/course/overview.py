@@ -1,14 +1,50 @@
-"""``config``: what course.toml says, in words, after validating it (and against the gradebook)."""
+"""``config``: what course.toml says, in words, after validating it (and against the gradebook).
+
+Beyond course.toml's own checks (``settings.py``): every ``[assignments.X]`` must name an
+assignment of the course, and no nbgrader configuration the course's steps would override
+(nbgrader-native due dates, ``LateSubmissionPlugin.penalty_method``, another late-penalty
+plugin) may sit in the course's ``nbgrader_config.py``, one in the course root, or one in
+Jupyter's config path, where nbgrader's own commands would read it.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from nbgrader.api import Gradebook
 
 from .paths import Course
+from .settings import check_names, check_nbgrader
+
+
+def known_assignments(course: Course) -> list[str]:
+    """The course's assignments: its source folders, else those released into the gradebook."""
+    if course.source.is_dir():
+        return course.assignments()
+    if course.local_db and not course.db.exists():
+        return []
+    with Gradebook(course.db_url) as gb:
+        return sorted(a.name for a in gb.assignments)
+
+
+def check_nbgrader_files(course: Course) -> None:
+    """nbgrader settings course.toml decides, wherever nbgrader would read them: one line each."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config.loader import PyFileConfigLoader
+
+    check_nbgrader(course.config(), "grading/nbgrader_config.py")
+    for folder in [course.root, *map(Path, jupyter_config_path())]:
+        path = folder / "nbgrader_config.py"
+        if path.is_file() and path.resolve() != Path(__file__).resolve().parent.parent / "nbgrader_config.py":
+            check_nbgrader(PyFileConfigLoader(path.name, path=str(folder)).load_config(), str(path))
 
 
 def describe(course: Course) -> str:
     s = course.settings()
+    known = known_assignments(course)
+    if known:
+        check_names(s, known)
+    check_nbgrader_files(course)
     if s.path is None:
         return (f"no {course.root / 'course.toml'}: no due dates (nothing is late), no roster (any student id is "
                 "accepted), no LMS. Start from grading/course.example.toml.")

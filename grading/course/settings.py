@@ -149,6 +149,7 @@ def parse(data: dict, path: Path | None = None) -> Settings:
         if s.id in seen:
             raise ConfigError(f"{where}: student id {s.id!r} appears twice in [[students]]; keep one entry")
         seen.add(s.id)
+    _lms_fields(roster, lms, where)
     assignments = {}
     for name, table in _table(data, "assignments", where).items():
         assignments[name] = _assignment(settings, name, table, where, seen)
@@ -164,6 +165,49 @@ def parse(data: dict, path: Path | None = None) -> Settings:
                           "(a file only you hold, e.g. \"variant-secret\"; grading/README.md, Per-student variants)")
     return Settings(path=path, name=settings.name, timezone=timezone, lms=lms, late=settings.late,
                     assignments=assignments, roster=roster, variant_secret_file=secret_file)
+
+
+#: The roster fields an LMS's grade import matches a row on (exports.py), by LMS.
+LMS_FIELDS = {"canvas": ("canvas_id", "sis_user_id", "sis_login_id"), "moodle": ("email", "id_number")}
+
+
+def _lms_fields(roster: tuple[Student, ...], lms: str, where: str) -> None:
+    """Every student has a field the chosen LMS's export (and download naming) can match on."""
+    fields = LMS_FIELDS.get(lms, ())
+    for i, s in enumerate(roster):
+        if fields and not any(getattr(s, f) for f in fields):
+            raise ConfigError(f"{where}: students[{i}] ({s.id}) has no {' or '.join(fields)}, which course.lms = "
+                              f"{lms!r} matches on: add {fields[0]} = ... to that student")
+
+
+def check_names(settings: Settings, known: list[str]) -> None:
+    """Every ``[assignments.X]`` names an assignment of the course (a misspelling would leave the real one
+    without a due date)."""
+    unknown = sorted(set(settings.assignments) - set(known))
+    if unknown:
+        raise ConfigError(f"{settings.path or FILE_NAME}: [assignments.{unknown[0]}] names no assignment of the "
+                          f"course; the assignments are {', '.join(known)}: fix the name")
+
+
+#: nbgrader settings that course.toml decides (books.sync and nbgrader_config.py would override them).
+NBGRADER_OVERRIDDEN = {("LateSubmissionPlugin", "penalty_method"): "late.policy in course.toml",
+                       ("CourseDirectory", "db_assignments"): "due = ... under [assignments.NAME] in course.toml",
+                       ("NbGrader", "db_assignments"): "due = ... under [assignments.NAME] in course.toml"}
+
+
+def check_nbgrader(config, origin: str) -> None:
+    """Refuse nbgrader-native due dates and penalty settings that course.toml would silently override."""
+    for (section, key), instead in NBGRADER_OVERRIDDEN.items():
+        if section in config and key in config[section]:
+            value = config[section][key]
+            if key == "db_assignments" and not any(isinstance(a, dict) and a.get("duedate") for a in value or ()):
+                continue
+            raise ConfigError(f"{origin}: {section}.{key} is set, but course.toml decides this and the course's "
+                              f"steps override it: remove it from that file and write {instead}")
+    plugin = config.get("AssignLatePenalties", {}).get("plugin_class") if "AssignLatePenalties" in config else None
+    if plugin is not None and getattr(plugin, "__name__", str(plugin)).rsplit(".", 1)[-1] != "CoursePolicy":
+        raise ConfigError(f"{origin}: AssignLatePenalties.plugin_class is {plugin!r}; the course's late policy "
+                          "is late.policy in course.toml (plugin grading.course.late.CoursePolicy): remove it")
 
 
 def _late(table: dict, where: str) -> LatePolicy:
