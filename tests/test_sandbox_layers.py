@@ -49,6 +49,11 @@ out["write_env"] = attempt(lambda: open(os.path.join(sys.prefix, "evil.pth"), "w
 out["write_helpers"] = attempt(lambda: open(os.path.join(os.path.dirname(out["helpers"]), "x.py"), "a"))
 out["write_root"] = attempt(lambda: open("/evil", "w"))
 out["write_run"] = attempt(lambda: open("/run/kernel/evil", "w"))
+out["sys"] = attempt(lambda: sorted(os.listdir("/sys")))
+BUDGETS = ("memory.max", "memory.limit_in_bytes", "pids.max", "cpu.max", "cpu.cfs_quota_us")
+out["write_cgroup"] = attempt(lambda: [open(os.path.join(d, f), "w").write("max")
+                                       for d, _, fs in os.walk("/sys/fs/cgroup") for f in fs if f in BUDGETS])
+out["run_bytes"] = attempt(lambda: os.statvfs("/run/kernel").f_blocks * os.statvfs("/run/kernel").f_frsize)
 out["write_work"] = attempt(lambda: open("note.txt", "w").write("mine"))
 def fill():
     with open("/tmp/fill", "wb") as fh:
@@ -93,7 +98,8 @@ def probe(tmp_path_factory):
                 files = {f.name: f for f in folder.iterdir()}
                 groups[folder.parent.name if folder.parent.parent == cgroups.ROOT else str(folder)] = {
                     "procs": len(files["cgroup.procs"].read_text().split()),
-                    **{k: files[k].read_text().strip() for k in ("memory.limit_in_bytes", "memory.max", "pids.max")
+                    **{k: files[k].read_text().strip() for k in ("memory.limit_in_bytes", "memory.max", "pids.max",
+                                                                 "cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us")
                        if k in files}}
             texts = []
             reply = await kc.execute_interactive(code, timeout=60, output_hook=lambda m: texts.append(
@@ -144,8 +150,11 @@ def test_file_system_view(probe):
                    if d.startswith(str(REPO) + "/")]
     visible = [] if out["repo"] == "FileNotFoundError" else ast.literal_eval(out["repo"][3:])
     assert visible == env_in_repo, f"the repository is visible in the sandbox: {out['repo']}"
-    assert set(out["root"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc",
-                                "run", "sbin", "tmp", "usr", *[p.split("/")[1] for p in sandbox._python_dirs()]}
+    # /sys only for the kernel's own control groups, shown read-only (cgroups.KernelGroup.inside)
+    sys_dir = ["sys"] if probe["groups"] else []
+    assert set(out["root"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc", "run",
+                                "sbin", "tmp", "usr", *sys_dir, *[p.split("/")[1] for p in sandbox._python_dirs()]}
+    assert out["sys"] == ("FileNotFoundError" if not sys_dir else "ok:['fs']"), out["sys"]
 
 
 def test_nothing_outside_the_private_folders_is_writable(probe):
@@ -185,8 +194,20 @@ def test_one_control_group_holds_the_whole_sandbox(probe):
     values = {k: v for g in probe["groups"].values() for k, v in g.items() if k != "procs"}
     assert all(g["procs"] >= 1 for g in probe["groups"].values()), probe["groups"]
     memory = int(values.get("memory.limit_in_bytes") or values["memory.max"])
-    assert memory == (2048 + 256 + 16) << 20
+    # RLIMIT_AS + $HOME + /tmp (16, set above) + /dev/shm + the socket folder (512 kB, rounded up)
+    assert memory == (2048 + 256 + 16 + 16 + 1) << 20
     assert int(values["pids.max"]) == sandbox.Limits().processes
+    if cgroups.cpu_missing() is None:  # one CPU's worth by default (COURSE_KERNEL_CPUS)
+        quota = values.get("cpu.max", "").split() or [values["cpu.cfs_quota_us"], values["cpu.cfs_period_us"]]
+        assert [int(q) for q in quota] == [100_000, 100_000], values
+    assert probe["out"]["write_cgroup"] in ("OSError", "PermissionError"), "the kernel could change its own budget"
+
+
+def test_socket_folder_is_a_bounded_tmpfs_of_its_own(probe):
+    """As root the only host folder the kernel can write is a tmpfs of COURSE_KERNEL_RUN_KB (512 kB)."""
+    if os.geteuid() != 0:
+        pytest.xfail("as an ordinary user the socket folder is a plain folder of the user's (README: sandbox)")
+    assert probe["out"]["run_bytes"] == "ok:" + str(512 << 10)
 
 
 def test_missing_bwrap_fails_closed_with_the_install_command(monkeypatch):

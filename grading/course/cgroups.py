@@ -1,20 +1,23 @@
-"""A memory and process budget for one whole sandbox (control groups), when the machine allows it.
+"""A memory, process and CPU budget for one whole sandbox (control groups), when the machine allows it.
 
 Why: ``RLIMIT_AS`` bounds one process and ``RLIMIT_NPROC`` the number of processes, so without
 a group limit a fork bomb whose every process fills its own address space could still take
 ``processes x memory`` of the machine. A control group charges the kernel and every process it
-starts (and what they write to the sandbox's tmpfs) against one budget.
+starts (and what they write to the sandbox's tmpfs) against one budget. Its CPU quota
+(``cpu.max``, v1 ``cpu.cfs_quota_us``) and a weight equal to every other kernel's make a hog of
+a few hundred processes share one kernel's CPU time, not the machine's: it slows only itself.
 
 Only the grader running as root can create groups. Both cgroup versions are handled:
 
-* **v1** (separate ``memory`` and ``pids`` hierarchies): a child of the grader's own group in each;
+* **v1** (separate ``memory``, ``pids`` and ``cpu`` hierarchies): a child of the grader's own group in each;
 * **v2** (unified): a child of the grader's own group, when that group delegates the ``memory``
-  and ``pids`` controllers (``cgroup.subtree_control``), e.g. a systemd service with
+  and ``pids`` (and ``cpu``) controllers (``cgroup.subtree_control``), e.g. a systemd service with
   ``Delegate=yes``.
 
-Elsewhere :func:`available` says why not, and the per-process rlimits are the only bound (the
-autograde log says so). The kernel joins its group before ``bwrap`` starts (:func:`wrap`), so
-nothing it runs escapes the budget.
+Elsewhere :func:`parents` (and :func:`cpu_missing` for the CPU) says why not, and the per-process
+rlimits are the only bound (the autograde log says so). The kernel joins its groups before
+``bwrap`` starts (:meth:`KernelGroup.wrap`), so nothing it runs escapes the budget; the groups are
+shown read-only inside the sandbox (:meth:`KernelGroup.inside`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+#: the CFS period (microseconds) of the CPU quota: ``cpus`` x this much CPU time per period
+PERIOD_US = 100_000
 
 
 def _own_paths() -> dict[str, str]:
@@ -52,17 +57,40 @@ def parents() -> tuple[list[Path], str | None]:
         return [], f"cgroup v2 group {base} does not delegate the memory and pids controllers"
     found = []
     for controller in ("memory", "pids"):
-        base = ROOT / controller / own.get(controller, "/").lstrip("/")
+        base = _v1_base(own, controller)
         if not os.access(base, os.W_OK):
             return [], f"cgroup v1 {controller} hierarchy not writable at {base}"
         found.append(base)
+    cpu = _v1_base(own, "cpu")
+    if os.access(cpu, os.W_OK) and (cpu / "cpu.cfs_quota_us").exists():
+        found.append(cpu)
     return found, None
 
 
-class KernelGroup:
-    """The groups of one kernel: ``memory_mb`` of memory (tmpfs included), ``processes`` tasks."""
+def _v1_base(own: dict[str, str], controller: str) -> Path:
+    return ROOT / controller / own.get(controller, "/").lstrip("/")
 
-    def __init__(self, name: str, memory_mb: int, processes: int):
+
+def cpu_missing() -> str | None:
+    """Why kernels get no CPU quota of their own (None: they do)."""
+    bases, why = parents()
+    if why:
+        return why
+    if (ROOT / "cgroup.controllers").exists():
+        if "cpu" not in (bases[0] / "cgroup.subtree_control").read_text().split():
+            return f"cgroup v2 group {bases[0]} does not delegate the cpu controller"
+        return None
+    if not any((b / "cpu.cfs_quota_us").exists() for b in bases):
+        return f"cgroup v1 cpu hierarchy not writable at {_v1_base(_own_paths(), 'cpu')}"
+    return None
+
+
+class KernelGroup:
+    """The groups of one kernel: ``memory_mb`` of memory (tmpfs included), ``processes`` tasks,
+    ``cpus`` CPUs' worth of time (a quota; the weight is the default, the same for every kernel)."""
+
+    def __init__(self, name: str, memory_mb: int, processes: int, cpus: float = 1.0):
+        quota = max(1000, round(cpus * PERIOD_US))  # the kernel refuses quotas under 1 ms
         bases, self.reason = parents()
         self.dirs: list[Path] = []
         for base in bases:
@@ -75,10 +103,21 @@ class KernelGroup:
                 if "memory.swap.max" in files:
                     (folder / "memory.swap.max").write_text("0")
                 (folder / "pids.max").write_text(str(processes))
+                if "cpu.max" in files:
+                    (folder / "cpu.max").write_text(f"{quota} {PERIOD_US}")
             elif "memory.limit_in_bytes" in files:
                 (folder / "memory.limit_in_bytes").write_text(str(memory_mb << 20))
             elif "pids.max" in files:
                 (folder / "pids.max").write_text(str(processes))
+            elif "cpu.cfs_quota_us" in files:
+                (folder / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+                (folder / "cpu.cfs_quota_us").write_text(str(quota))
+
+    def inside(self) -> list[tuple[Path, str]]:
+        """``(group folder, where the sandbox shows it)``: the standard places, read-only."""
+        if (ROOT / "cgroup.controllers").exists():
+            return [(d, str(ROOT)) for d in self.dirs]
+        return [(d, str(ROOT / d.relative_to(ROOT).parts[0])) for d in self.dirs]
 
     def wrap(self, cmd: list[str]) -> list[str]:
         """``cmd`` started by a shell that first moves itself into the groups (fails if it cannot)."""

@@ -18,8 +18,8 @@ nbgrader's own behaviour, and what this adds:
 * a wall-clock budget per notebook (``notebook_timeout``), not only per cell: each cell's
   timeout is cut to what is left; when the budget is spent the kernel is stopped, the cells
   that completed keep their points and the rest score 0, with the reason in the report.
-* the kernel runs in the bubblewrap sandbox (``sandbox.py``); once it listens, its socket
-  folder is sealed.
+* the kernel runs in the bubblewrap sandbox (``sandbox.py``); once it listens, and in any
+  case before a cell runs, its socket folder is sealed.
 """
 
 from __future__ import annotations
@@ -132,14 +132,23 @@ class GuardedExecute(Execute):
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
+        self._seal()
+        return kc
+
+    # nbclient binds the synchronous name to *its* coroutine, which the override above would not
+    # change: nbconvert's preprocess (the path autograde takes) calls this one
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _seal(self) -> None:
         seal = getattr(self.km, "seal", None)
         if seal is not None:
             seal()
-        return kc
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        # whatever path started the kernel, no cell runs before its socket folder is sealed
+        self._seal()
         if self._dead_reason is not None:
             cell.outputs = [_error(NOT_RUN, f"not run: {self._dead_reason}")] if utils.is_grade(cell) else []
             cell.execution_count = None

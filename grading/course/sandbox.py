@@ -14,8 +14,17 @@ Every grading kernel runs under Debian's ``bwrap`` (bubblewrap, the sandbox Flat
   (size-limited tmpfs, private to this kernel and gone when it stops), where the launcher
   copies the submission's files. The repository, the course root, the gradebook, other
   students and other processes are not there at all.
+* **the one host folder it can write**: the socket folder (``/run/kernel`` inside), a tmpfs of
+  ``run_kb`` mounted on the host for this kernel (as root), so whatever the kernel writes there is
+  bounded and charged to its control group; once the kernel listens it is *sealed* (root's, mode
+  0700: no new file), on every path that runs a cell (``GuardedExecute``).
+* **system calls**: a seccomp filter (``seccomp.py``, built once per grader process, loaded by
+  bubblewrap) refuses nested namespaces, mounts, ``io_uring``, the keyrings, ``bpf``, ``perf``,
+  ``ptrace``, kernel modules, reboot and the like; as an ordinary user ``--disable-userns`` too.
 * **limits** (hard rlimits, set by the launcher): memory, processes/threads, file size, open
-  files, no core dumps. Time is budgeted per cell and per notebook by ``GuardedExecute``.
+  files, no core dumps; a control group per kernel (``cgroups.py``, as root) for memory, tasks
+  and its own CPU quota (``cpus``), read-only at ``/sys/fs/cgroup`` inside. Time is budgeted per
+  cell and per notebook by ``GuardedExecute``.
 
 If ``bwrap`` is missing or cannot create the namespaces, grading stops (``SandboxUnavailable``)
 with the install command; ``--no-sandbox`` is the only way around it (``COURSE_NO_SANDBOX=1``).
@@ -23,9 +32,11 @@ with the install command; ``--no-sandbox`` is the only way around it (``COURSE_N
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import itertools
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -37,7 +48,7 @@ from pathlib import Path
 import zmq
 from jupyter_client.manager import AsyncKernelManager
 
-from . import cgroups
+from . import cgroups, seccomp
 
 LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
 #: Set by ``nbgrader_config.py``: the folder holding the student edition ``helpers/``.
@@ -83,6 +94,17 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+def _float_env(name: str, default: float) -> float:
+    text = os.environ.get(name, str(default))
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise ValueError(f"{name} must be a positive number, not {text}")
+    return value
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per-kernel limits (environment variables ``COURSE_KERNEL_*``)."""
@@ -93,11 +115,15 @@ class Limits:
     file_mb: int = 64  # RLIMIT_FSIZE
     home_mb: int = 256  # tmpfs: $HOME, holding the copy of the submission
     tmp_mb: int = 64  # tmpfs: /tmp
-    group_mb: int = 0  # control group (all processes + tmpfs); 0: memory + home + tmp
+    shm_mb: int = 16  # tmpfs: /dev/shm (POSIX shared memory, multiprocessing's semaphores)
+    run_kb: int = 512  # tmpfs on the host: the socket folder (sockets and kernel.json need a few kB)
+    group_mb: int = 0  # control group (all processes + tmpfs); 0: memory + home + tmp + shm + run
+    cpus: float = 1.0  # control group: CPU time per wall-clock second (cpu.max / cfs quota)
 
     @property
     def group_memory_mb(self) -> int:
-        return self.group_mb or self.memory_mb + self.home_mb + self.tmp_mb
+        return self.group_mb or self.memory_mb + self.home_mb + self.tmp_mb + self.shm_mb + math.ceil(
+            self.run_kb / 1024)
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -108,6 +134,9 @@ class Limits:
             file_mb=_int_env("COURSE_KERNEL_FILE_MB", cls.file_mb),
             home_mb=_int_env("COURSE_KERNEL_HOME_MB", cls.home_mb),
             tmp_mb=_int_env("COURSE_KERNEL_TMP_MB", cls.tmp_mb),
+            shm_mb=_int_env("COURSE_KERNEL_SHM_MB", cls.shm_mb),
+            run_kb=_int_env("COURSE_KERNEL_RUN_KB", cls.run_kb),
+            cpus=_float_env("COURSE_KERNEL_CPUS", cls.cpus),
             group_mb=_int_env("COURSE_KERNEL_GROUP_MB", 1) if "COURSE_KERNEL_GROUP_MB" in os.environ else 0,
         )
 
@@ -171,11 +200,18 @@ def matplotlib_cache() -> str | None:
 
 
 def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: Path, limits: Limits,
-                  identity: tuple[int, int] | None, figures: str) -> list[str]:
-    """The full command that starts the launcher in the sandbox (see the module docstring)."""
+                  identity: tuple[int, int] | None, figures: str, seccomp_fd: int | None = None,
+                  groups: list[tuple[Path, str]] = ()) -> list[str]:
+    """The full command that starts the launcher in the sandbox (see the module docstring).
+
+    ``seccomp_fd``: a descriptor holding the filter (``seccomp.pipe_for_bwrap``), passed to the child.
+    ``groups``: ``(host folder, inside path)`` of the kernel's control groups, shown read-only.
+    """
     cmd = [bwrap_path(), "--die-with-parent", "--new-session",
            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--hostname", "grading-kernel"]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     if identity is None:  # not root: a user namespace, nobody inside
         cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"]
     for top in ("usr", "etc"):
@@ -192,6 +228,8 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
     fonts = matplotlib_cache()
     if fonts:
         binds.append((fonts, f"{INSIDE_MPL_CACHE}/{Path(fonts).name}"))
+    # its own budgets, where libraries that size thread pools (loky, ...) look for them
+    binds += [(str(host), inside) for host, inside in groups]
     # scratch space first: a Python environment or course under /tmp (a clone in a temporary
     # folder, CI) is then bound on top of the private /tmp instead of being hidden by it
     cmd += ["--perms", "01777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
@@ -207,6 +245,7 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
     for src, dest in binds:
         cmd += ["--ro-bind", src, dest]
     cmd += ["--bind", str(private_dir), INSIDE_RUN, "--proc", "/proc", "--dev", "/dev",
+            "--perms", "01777", "--size", str(limits.shm_mb << 20), "--tmpfs", "/dev/shm",
             "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
     env = {"HOME": HOME, "USER": "student", "LANG": "C.UTF-8", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
@@ -250,16 +289,57 @@ def _probe(_bwrap: str, _as_user: bool) -> str:
                             student_helpers=base / "helpers", limits=Limits(), identity=kernel_identity(),
                             figures="none")
         cmd = [*cmd[:cmd.index(sys.executable)], sys.executable, "-I", "-c", "import os; print(os.getuid())"]
+        fd = _seccomp_fd()
+        cmd[1:1] = ["--seccomp", str(fd)]
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, pass_fds=(fd,))
         except OSError as exc:
             raise SandboxUnavailable(f"bubblewrap could not be started ({exc}): {HINT}") from None
+        finally:
+            os.close(fd)
         if done.returncode != 0:
             raise SandboxUnavailable(
                 f"bubblewrap is installed but cannot create the sandbox (exit {done.returncode}: "
                 f"{done.stderr.strip()[-300:]}). It needs user namespaces (sysctl kernel.unprivileged_userns_clone=1) "
                 f"or root; inside a container, run it with --privileged or --security-opt seccomp=unconfined. {HINT}")
         return done.stdout.strip()
+
+
+def _seccomp_fd() -> int:
+    try:
+        return seccomp.pipe_for_bwrap()
+    except seccomp.SeccompUnavailable as exc:
+        raise SandboxUnavailable(f"the grading sandbox's system-call filter cannot be built: {exc}") from None
+
+
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MNT_DETACH = 2, 4, 8, 2
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def private_folder(identity: tuple[int, int] | None, run_kb: int) -> tuple[Path, bool]:
+    """The kernel's socket folder on the host, and whether it is a tmpfs of ``run_kb`` (as root).
+
+    Why a tmpfs: the kernel owns the folder until it listens (its sockets are made there), and a
+    file made in that window stays writable through a descriptor after the seal. On a tmpfs of
+    its own it can never hold more than ``run_kb``, charged to the kernel's control group, and
+    nothing of it lands on the grader's disk. As an ordinary user the folder is a plain one: the
+    kernel's writes there are the user's own (no seal, no bound; the README says so).
+    """
+    path = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+    if identity is None:
+        return path, False
+    options = f"size={run_kb}k,nr_inodes=64,mode=0700".encode()
+    if _libc().mount(b"course-kernel", str(path).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+                     options) != 0:
+        err = ctypes.get_errno()
+        path.rmdir()
+        raise SandboxUnavailable(f"cannot mount the kernel's socket folder (tmpfs on {path}): {os.strerror(err)}")
+    os.chown(path, *identity)
+    return path, True
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -270,7 +350,11 @@ class SandboxKernelManager(AsyncKernelManager):
     """
 
     _private: Path | None = None
+    _mounted = False
+    _seccomp: int | None = None
     _group: cgroups.KernelGroup | None = None
+    #: the socket folder is the grader's (see :meth:`seal`); False until then, and without the sandbox
+    sealed = False
     _names = itertools.count()
 
     async def _async_pre_start_kernel(self, **kw):
@@ -287,27 +371,32 @@ class SandboxKernelManager(AsyncKernelManager):
         # instead of filling the grader's memory
         self.context.setsockopt(zmq.MAXMSGSIZE, _int_env("COURSE_KERNEL_MESSAGE_MB", 64) << 20)
         self.transport = "ipc"
-        self._private = Path(tempfile.mkdtemp(prefix="course-kernel-"))
-        self.ip = str(self._private / "k")
-        cmd, kw = await super()._async_pre_start_kernel(**kw)
-        # messages, not SIGINT: the kernel is in another session and pid namespace
-        self.kernel_spec.interrupt_mode = "message"
-        info = json.loads(Path(self.connection_file).read_text())
-        info["ip"] = f"{INSIDE_RUN}/k"
-        inside = self._private / "kernel.json"
-        inside.write_text(json.dumps(info))
-        inside.chmod(0o444)
+        self.sealed = False
         identity = kernel_identity()
-        if identity is not None:
-            os.chown(self._private, *identity)
-        submission = Path(kw.get("cwd") or os.getcwd())
         limits = Limits.from_env()
-        cmd = bwrap_command(private_dir=self._private, submission_dir=submission,
-                            student_helpers=Path(student_helpers), limits=limits, identity=identity,
-                            figures=figures)
-        self._group = cgroups.KernelGroup(f"course-kernel-{os.getpid()}-{next(self._names)}",
-                                          limits.group_memory_mb, limits.processes)
-        cmd = self._group.wrap(cmd)
+        self._private, self._mounted = private_folder(identity, limits.run_kb)
+        try:
+            self.ip = str(self._private / "k")
+            cmd, kw = await super()._async_pre_start_kernel(**kw)
+            # messages, not SIGINT: the kernel is in another session and pid namespace
+            self.kernel_spec.interrupt_mode = "message"
+            info = json.loads(Path(self.connection_file).read_text())
+            info["ip"] = f"{INSIDE_RUN}/k"
+            inside = self._private / "kernel.json"
+            inside.write_text(json.dumps(info))
+            inside.chmod(0o444)
+            submission = Path(kw.get("cwd") or os.getcwd())
+            self._group = cgroups.KernelGroup(f"course-kernel-{os.getpid()}-{next(self._names)}",
+                                              limits.group_memory_mb, limits.processes, limits.cpus)
+            self._seccomp = _seccomp_fd()
+            cmd = bwrap_command(private_dir=self._private, submission_dir=submission,
+                                student_helpers=Path(student_helpers), limits=limits, identity=identity,
+                                figures=figures, seccomp_fd=self._seccomp, groups=self._group.inside())
+            cmd = self._group.wrap(cmd)
+            kw["pass_fds"] = (self._seccomp,)
+        except BaseException:  # nothing half-made is left behind: mount, group, descriptor
+            self._remove_private()
+            raise
         # the kernel's own stdout/stderr would land, unbounded, in the grader's log: not kept
         # (COURSE_KERNEL_DEBUG=1 keeps them, for an instructor debugging a kernel that will not start)
         if os.environ.get("COURSE_KERNEL_DEBUG") != "1":
@@ -338,14 +427,24 @@ class SandboxKernelManager(AsyncKernelManager):
         return [sys.executable, str(LAUNCHER), f"--helpers={student_helpers}", *Limits.from_env().launcher_args(),
                 *rest], kw
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:  # the child has its copy (or failed to start): the grader's end is not needed
+            if self._seccomp is not None:
+                os.close(self._seccomp)
+                self._seccomp = None
+
     def seal(self) -> None:
         """Once the kernel listens: its socket folder becomes the grader's (no more files in it).
 
-        Only as root (an ordinary user cannot take the folder back from the kernel's namespace).
+        Called by ``GuardedExecute`` before the first cell runs (idempotent). Only as root (an
+        ordinary user cannot take the folder back from the kernel's namespace).
         """
-        if self._private is not None and os.geteuid() == 0:
+        if self._private is not None and os.geteuid() == 0 and not self.sealed:
             os.chown(self._private, 0, 0)
             self._private.chmod(0o700)
+            self.sealed = True
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
@@ -354,9 +453,16 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources  # as in AsyncKernelManager: one coroutine, two names
 
     def _remove_private(self) -> None:
+        if self._seccomp is not None:
+            os.close(self._seccomp)
+            self._seccomp = None
         if self._group is not None:
             self._group.remove()
             self._group = None
         if self._private is not None:
+            if self._mounted and _libc().umount2(str(self._private).encode(), _MNT_DETACH) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"cannot unmount the kernel's socket folder {self._private}: {os.strerror(err)}")
+            self._mounted = False
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
