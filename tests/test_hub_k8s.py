@@ -1,98 +1,281 @@
-"""The Kubernetes set-up of grading/HUB.md, checked without a cluster: YAML syntax, the settings the
-course relies on, the Hub's extra configuration as Python, and the Indexed Job's shard arithmetic."""
+"""The Kubernetes set-up of grading/HUB.md, built as the cluster would build it, without a cluster.
+
+The Zero-to-JupyterHub chart 4.3.1's own hub configuration (``tests/z2jh/``, unchanged but for the
+folder it reads its values from) runs with the chart's defaults and ``hub/k8s/values.yaml`` merged
+as Helm merges them; the users' pods are then made by the real KubeSpawner (7.0.0, the version the
+chart's hub image ships), our pre-spawn hook included, exactly as the Hub does before it sends
+them to the API server. Every manifest (the pods, the home volume's claim, the autograde Job) is
+validated against the Kubernetes JSON schemas (strict: unknown fields rejected) of every version
+the chart supports that ``kubernetes-validate`` carries (1.28 up). The instructor's commands run
+with the environment the instructor's pod gets (no ``hub.json``).
+"""
 
 from __future__ import annotations
 
-import ast
+import asyncio
 import json
+import os
 import re
+import secrets
+import stat
 import subprocess
+import sys
 from pathlib import Path
 
+import grading_support as gs
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
+from kubernetes_validate.utils import all_versions
 
 from grading.course.autograde import in_shard, parse_shard
+from grading.course.variants import variant_of
+from hub.exchange import lay_out
 
 REPO = Path(__file__).resolve().parent.parent
 K8S = REPO / "hub" / "k8s"
+CHART = REPO / "tests" / "z2jh"
+#: Kubernetes versions the chart supports (its Chart.yaml: kubeVersion ">=1.28.0-0") with schemas here
+def _minor(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+VERSIONS = sorted({v for v in all_versions() if _minor(v) >= (1, 28)}, key=_minor)
+VARYING = ("01_normalizing_inputs", "04_gradient_checking")
+#: a gradebook URL with braces, as a generated password may have: the pod must get it unchanged
+DB_URL = "postgresql+psycopg://grader:p{w}d@db.example.org/dl_opt_setup"
 
 
 def _load(name):
     return yaml.safe_load((K8S / name).read_text())
 
 
-def test_helm_values_parse_and_hold_the_course_settings():
-    values = _load("values.yaml")
-    hub, single = values["hub"], values["singleuser"]
-    assert hub["extraEnv"]["COURSE_ID"] == single["extraEnv"]["COURSE_ID"] == "dl-opt-setup"
-    assert hub["extraEnv"]["COURSE_DB_URL"]["valueFrom"]["secretKeyRef"]["key"] == "url"
-    assert hub["config"]["Authenticator"]["admin_users"] == []
-    mounts = {m["name"]: m for m in single["storage"]["extraVolumeMounts"]}
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in single["storage"]["extraVolumes"]}
-    assert mounts["nbgrader-exchange"]["mountPath"] == "/srv/nbgrader/exchange" and "nbgrader-exchange" in claims
-    for name, code in hub["extraConfig"].items():
-        tree = ast.parse(code, filename=name)  # the Hub runs it as Python
-        assigned = {ast.unparse(t) for node in ast.walk(tree) if isinstance(node, ast.Assign) for t in node.targets}
-        assert {"c.KubeSpawner.uid", "c.KubeSpawner.pre_spawn_hook"} <= assigned
-        # students mount only the published helpers (read-only), never the instructor's course
-        assert '"subPath": "share", "readOnly": True' in code
-        users = set(hub["config"]["Authenticator"]["allowed_users"])
-        uids = ast.literal_eval(re.search(r"UIDS = (\{.*?\})", code).group(1))
-        assert set(uids) == users and len(set(uids.values())) == len(uids)  # one uid per user
+def _coalesce(defaults, ours):
+    """Helm's merge of a chart's values with the user's: maps merged key by key, anything else replaced,
+    and a key whose value ends up null dropped."""
+    out = dict(defaults)
+    for key, value in ours.items():
+        out[key] = _coalesce(defaults[key], value) if isinstance(value, dict) and isinstance(
+            defaults.get(key), dict) else value
+    return {k: v for k, v in out.items() if v is not None}
 
 
-class _Config:
-    """Stands in for the Hub's ``c``: any attribute chain can be assigned."""
-
-    def __getattr__(self, name):
-        value = _Config()
-        object.__setattr__(self, name, value)
-        return value
+def _values() -> dict:
+    return _coalesce(yaml.safe_load((CHART / "values.yaml").read_text()), _load("values.yaml"))
 
 
-class _Spawner:
+def test_values_pass_the_charts_schema():
+    schema = yaml.safe_load((CHART / "values.schema.yaml").read_text())
+    jsonschema.validate(_values(), schema)
+
+
+class _User:
+    """What KubeSpawner reads of JupyterHub's user object."""
+
     def __init__(self, name):
-        self.user = type("User", (), {"name": name})()
-        self.environment, self.volumes, self.volume_mounts = {}, [], []
+        self.name, self.escaped_name, self.id, self.url = name, name, 1, f"/user/{name}/"
 
 
-def _pre_spawn():
-    """The Hub's pre-spawn hook, from the values' extra configuration run as the Hub runs it."""
-    code = _load("values.yaml")["hub"]["extraConfig"]["10-course-roles"]
-    scope = {"c": _Config()}
-    exec(compile(code, "10-course-roles", "exec"), scope)
-    return scope["c"].KubeSpawner.pre_spawn_hook
+def _chart_config(tmp: Path, monkeypatch):
+    """The hub pod's configuration: the chart's jupyterhub_config.py run on our values (as in the pod, whose
+    /usr/local/etc/jupyterhub/ is here ``tmp/etc``), with the environment the chart and our extraEnv give it."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    etc, hub = tmp / "etc", tmp / "hub"
+    for d in (etc / "secret", etc / "config", hub):
+        d.mkdir(parents=True)
+    values = {**_values(), "Chart": {"Name": "jupyterhub", "Version": "4.3.1"},
+              "Release": {"Name": "dl-opt-setup", "Namespace": "dl-opt-setup"}}
+    (etc / "secret" / "values.yaml").write_text(yaml.safe_dump(values))
+    for key in ("hub.config.JupyterHub.cookie_secret", "hub.config.CryptKeeper.keys"):
+        (etc / "secret" / key).write_text(secrets.token_hex(32))
+    for name in ("proxy-api", "hub", "user-scheduler", "priority", "image-pull-secret", "singleuser"):
+        (etc / "config" / name).write_text(name)  # the chart's configmap: resource names
+    for name in ("jupyterhub_config.py", "z2jh.py"):
+        text = (CHART / name).read_text().replace("/usr/local/etc/jupyterhub", str(etc))
+        # the hub image has pycurl for the proxy's API client; nothing here talks to a proxy
+        text = text.replace('AsyncHTTPClient.configure("tornado.curl_httpclient.CurlAsyncHTTPClient")', "pass")
+        (hub / name).write_text(text)
+    kubeconfig = tmp / "kubeconfig"  # KubeSpawner loads one when it starts; nothing connects to it
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "none",
+        "clusters": [{"name": "none", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "users": [{"name": "none", "user": {"token": "none"}}],
+        "contexts": [{"name": "none", "context": {"cluster": "none", "user": "none"}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    for key, value in {"PROXY_API_SERVICE_PORT": "8001", "HUB_SERVICE_PORT": "8081", "POD_NAMESPACE": "dl-opt-setup",
+                       "COURSE_ID": values["hub"]["extraEnv"]["COURSE_ID"], "COURSE_DB_URL": DB_URL}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delitem(sys.modules, "z2jh", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the chart's config puts its folder first
+    return PyFileConfigLoader("jupyterhub_config.py", path=str(hub)).load_config()
 
 
-def test_per_student_variants_on_kubernetes_match_the_graders(monkeypatch):
-    from grading.course.variants import variant_of
+async def _spawn(config, name: str) -> tuple[dict, dict]:
+    """The pod and home-volume claim manifests KubeSpawner makes for ``name`` (pre-spawn hook run first)."""
+    from kubernetes_asyncio.client import ApiClient
+    from kubespawner import KubeSpawner
 
-    secret, varying = "k8s-course-secret-0123456789abcdef", ("01_normalizing_inputs", "04_gradient_checking")
-    monkeypatch.setenv("COURSE_ID", "dl-opt-setup")
-    monkeypatch.setenv("COURSE_DB_URL", "postgresql+psycopg://x@y/z")
-    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", " , ".join(varying))
+    spawner = KubeSpawner(config=config, user=_User(name), _mock=True)
+    spawner.run_pre_spawn_hook()
+    api = ApiClient()
+    try:
+        return (api.sanitize_for_serialization(await spawner.get_pod_manifest()),
+                api.sanitize_for_serialization(spawner.get_pvc_manifest()))
+    finally:
+        await api.close()
+
+
+def _valid_everywhere(manifest: dict) -> None:
+    for version in VERSIONS:
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            raise AssertionError(f"{manifest['kind']} {manifest['metadata'].get('name')} is invalid on Kubernetes "
+                                 f"{version}: {exc.message} at {list(exc.path)}") from None
+
+
+def _env(pod) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+
+
+def _mounts(pod) -> dict[str, dict]:
+    return {m["mountPath"]: m for m in pod["spec"]["containers"][0]["volumeMounts"]}
+
+
+@pytest.fixture
+def pods(tmp_path, monkeypatch):
+    """Pods of the instructor and two students, per-student variants on for two assignments."""
+    secret = "k8s-course-secret-0123456789abcdef"
+    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", " , ".join(VARYING))
     monkeypatch.setenv("COURSE_VARIANT_SECRET", secret + "\n")  # a file's newline, stripped as read_secret does
-    hook = _pre_spawn()
-    spawners = {who: _Spawner(who) for who in ("alovelace", "bhopper", "instructor")}
-    for spawner in spawners.values():
-        hook(spawner)
-    for who in ("alovelace", "bhopper"):
-        got = json.loads(spawners[who].environment["COURSE_VARIANTS"])
-        assert got == {a: variant_of(secret.encode(), who, a) for a in varying}
-        assert secret not in json.dumps(spawners[who].environment)
-    assert "COURSE_VARIANTS" not in spawners["instructor"].environment
-    monkeypatch.delenv("COURSE_VARIANT_SECRET")
-    with pytest.raises(KeyError):  # variants on, no secret: the spawn fails rather than hand out the course's cases
-        hook(_Spawner("alovelace"))
+    config = _chart_config(tmp_path, monkeypatch)
+    built = {who: asyncio.run(_spawn(config, who)) for who in ("instructor", "alovelace", "bhopper")}
+    return config, secret, built
+
+
+def test_pods_from_the_charts_spawner_are_valid_and_carry_each_role(pods):
+    _config, secret, built = pods
+    assert len(VERSIONS) >= 2 and _minor(VERSIONS[0]) == (1, 28), VERSIONS
+    uids = set()
+    for who, (pod, claim) in built.items():
+        _valid_everywhere(pod)
+        _valid_everywhere(claim)
+        spec = pod["spec"]
+        names = {v["name"] for v in spec["volumes"]}
+        for container in spec["containers"] + spec.get("initContainers", []):
+            for mount in container.get("volumeMounts", []):
+                assert mount["name"] in names, (who, mount, names)  # every mount has its volume
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert volumes["nbgrader-exchange"]["persistentVolumeClaim"]["claimName"] == "nbgrader-exchange"
+        assert volumes["course"]["persistentVolumeClaim"]["claimName"] == "dl-opt-setup-course"
+        assert any(v.get("persistentVolumeClaim", {}).get("claimName") == claim["metadata"]["name"]
+                   for v in volumes.values())  # the chart's own home volume is still there
+        env, mounts = _env(pod), _mounts(pod)
+        assert env["COURSE_ID"] == "dl-opt-setup"
+        assert mounts["/srv/nbgrader/exchange"]["name"] == "nbgrader-exchange"
+        resources = spec["containers"][0]["resources"]
+        assert resources["limits"]["memory"] and resources["limits"]["cpu"], resources
+        uids.add(spec["containers"][0]["securityContext"]["runAsUser"])
+        assert secret not in json.dumps(pod)
+    assert len(uids) == 3  # one uid per user: the exchange's ownership holds between them
+
+    inst_env, inst_mounts = _env(built["instructor"][0]), _mounts(built["instructor"][0])
+    assert "COURSE_VARIANTS" not in inst_env
+    assert inst_env["COURSE_DB_URL"] == DB_URL  # braces and all
+    assert inst_env["JUPYTER_CONFIG_PATH"] == "/etc/jupyter-instructor"
+    assert inst_mounts[inst_env["COURSE_HUB_EXCHANGE"]]["name"] == "nbgrader-exchange"
+    share = inst_mounts[inst_env["COURSE_HUB_PREFIX"] + "/share"]
+    assert share["name"] == "course" and share["subPath"] == "share" and not share.get("readOnly")
+    for student in ("alovelace", "bhopper"):
+        env, mounts = _env(built[student][0]), _mounts(built[student][0])
+        assert json.loads(env["COURSE_VARIANTS"]) == {a: variant_of(secret.encode(), student, a) for a in VARYING}
+        assert "COURSE_DB_URL" not in env and "COURSE_HUB_EXCHANGE" not in env
+        assert env["JUPYTER_CONFIG_PATH"] == "/etc/jupyter-student"
+        share = mounts["/srv/dl-opt-setup/share"]
+        assert share["subPath"] == "share" and share["readOnly"] is True
+        assert env["PYTHONPATH"] == "/srv/dl-opt-setup/share/student_helpers"
+        assert not any(m["name"] == "course" and "subPath" not in m for m in mounts.values())  # never the clone
+        inits = built[student][0]["spec"].get("initContainers", [])
+        assert "exchange-layout" not in {c["name"] for c in inits}  # root in a student's pod: never
+
+
+def test_the_instructors_pod_lays_out_the_exchange_as_one_machine_does(pods, tmp_path):
+    """The init container's script, run here on a folder, gives the modes :func:`hub.exchange.lay_out` gives."""
+    _config, _secret, built = pods
+    pod = built["instructor"][0]
+    init = next(c for c in pod["spec"]["initContainers"] if c["name"] == "exchange-layout")
+    assert init["securityContext"]["runAsUser"] == 0
+    script = init["command"][-1]
+    assert "/srv/nbgrader/exchange" in script
+    if os.geteuid() != 0:
+        pytest.fail("this test runs the layout as root (chown), as the pod's init container does: run as root")
+    here = tmp_path / "k8s-exchange"
+    here.mkdir()
+    subprocess.run(["sh", "-c", script.replace("/srv/nbgrader/exchange", str(here))], check=True)
+    oracle = tmp_path / "machine-exchange"
+    lay_out(oracle, "dl-opt-setup", "root")
+    uid = pod["spec"]["containers"][0]["securityContext"]["runAsUser"]
+    for rel in ("", "dl-opt-setup", "dl-opt-setup/outbound", "dl-opt-setup/inbound", "dl-opt-setup/feedback"):
+        got, want = (here / rel).stat(), (oracle / rel).stat()
+        assert stat.S_IMODE(got.st_mode) == stat.S_IMODE(want.st_mode), (rel, oct(got.st_mode), oct(want.st_mode))
+        assert got.st_uid == (0 if rel == "" else uid), (rel, got.st_uid)
+
+
+def test_spawns_that_must_fail_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", VARYING[0])
+    monkeypatch.delenv("COURSE_VARIANT_SECRET", raising=False)
+    config = _chart_config(tmp_path, monkeypatch)
+    with pytest.raises(KeyError, match="COURSE_VARIANT_SECRET"):  # variants on, no secret: no student pod
+        asyncio.run(_spawn(config, "alovelace"))
+    assert "COURSE_VARIANTS" not in _env(asyncio.run(_spawn(config, "instructor"))[0])  # the instructor's starts
+    with pytest.raises(ValueError, match="no uid"):  # an account not on the roster gets no pod (and no uid 1000)
+        asyncio.run(_spawn(config, "mallory"))
+
+
+def test_variants_off_leave_students_without_them(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", "")
-    off = _Spawner("alovelace")
-    _pre_spawn()(off)
-    assert "COURSE_VARIANTS" not in off.environment  # variants off: as before
+    monkeypatch.delenv("COURSE_VARIANT_SECRET", raising=False)
+    pod, _ = asyncio.run(_spawn(_chart_config(tmp_path, monkeypatch), "alovelace"))
+    assert "COURSE_VARIANTS" not in _env(pod)
 
 
-def test_autograde_indexed_job_runs_every_shard_once():
+def test_instructor_pod_runs_release_and_collect_without_hub_json(pods, tmp_path):
+    """``python -m hub release`` and ``collect`` with the environment the instructor's pod gets; its mounts are
+    folders here (the exchange, the course volume's share/), and there is no hub.json anywhere."""
+    _config, _secret, built = pods
+    env = _env(built["instructor"][0])
+    exchange, prefix = tmp_path / "exchange", tmp_path / "srv"
+    lay_out(exchange, env["COURSE_ID"], "root")
+    (prefix / "share").mkdir(parents=True)
+    source = tmp_path / "source"
+    gs.make_toy_source(source)
+    run_env = {**os.environ, "COURSE_ID": env["COURSE_ID"], "COURSE_HUB_EXCHANGE": str(exchange),
+               "COURSE_HUB_PREFIX": str(prefix), "COURSE_CHECK_MODULES": str(source / "00_toy" / "toycheck.py")}
+    run_env.pop("COURSE_DB_URL", None)  # the local gradebook here
+
+    def hub(*args):
+        return subprocess.run([sys.executable, "-m", "hub", *args, "--root", str(tmp_path / "term"),
+                               "--source", str(source)], capture_output=True, text=True, env=run_env, cwd=REPO,
+                              timeout=600)
+
+    done = hub("release", "00_toy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (exchange / "dl-opt-setup" / "outbound" / "00_toy" / "toy.ipynb").is_file()
+    assert (prefix / "share" / "student_helpers" / "helpers" / "checks" / "core.py").is_file()
+    done = hub("collect", "00_toy")
+    assert done.returncode == 0 and "collected 00_toy" in done.stdout, done.stdout + done.stderr
+    assert not (prefix / "etc" / "hub.json").exists()
+    run_env.pop("COURSE_HUB_EXCHANGE")
+    done = hub("collect", "00_toy")  # neither hub.json nor a pod's environment: one line says so
+    assert done.returncode != 0 and "no Hub at" in done.stderr and "COURSE_HUB_EXCHANGE" in done.stderr, done.stderr
+
+
+def test_autograde_indexed_job_is_valid_and_runs_every_shard_once():
     job = _load("autograde-job.yaml")
+    _valid_everywhere(job)
     spec = job["spec"]
     assert job["kind"] == "Job" and spec["completionMode"] == "Indexed"
     n = spec["completions"]
@@ -112,3 +295,11 @@ def test_autograde_indexed_job_runs_every_shard_once():
     assert shards == [(k, n) for k in range(1, n + 1)]
     for student in ("alovelace", "bhopper", "cshannon", "dknuth", "eevans", "student17"):
         assert sum(in_shard(student, s) for s in shards) == 1
+
+
+def test_a_field_unknown_to_kubernetes_is_caught():
+    """The validation rejects what the API server would (the check above can fail)."""
+    job = _load("autograde-job.yaml")
+    job["spec"]["template"]["spec"]["containers"][0]["securityContext"]["seccompProfil"] = {"type": "Unconfined"}
+    with pytest.raises(AssertionError, match=r"invalid on Kubernetes 1\.28"):
+        _valid_everywhere(job)
