@@ -35,7 +35,9 @@ from nbgrader.preprocessors import (  # noqa: E402
 from grading.course import late as course_late  # noqa: E402
 from grading.course import settings as course_settings  # noqa: E402
 from grading.course.execute import GuardedExecute  # noqa: E402
+from grading.course.formgrader_guard import install as guard_formgrader  # noqa: E402
 from grading.course.forstudents import ForStudents  # noqa: E402
+from grading.course.inert import InertHTMLExporter, InertNotebook  # noqa: E402
 from grading.course.restore import RestoreCells  # noqa: E402
 from grading.course.verify import VerifyHiddenTests  # noqa: E402
 
@@ -76,7 +78,8 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.GuardedExecute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
 c.GuardedExecute.interrupt_on_timeout = True
-c.GuardedExecute.notebook_timeout = int(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", "900"))
+# per-notebook budget: by default from the source notebook's run time measured at release (budget.py,
+# [grading] in course.toml); COURSE_NOTEBOOK_TIMEOUT fixes it (0: none)
 c.GuardedExecute.execute_retries = 0
 c.VerifyHiddenTests.check_modules = [p for p in os.environ.get("COURSE_CHECK_MODULES", "").split(os.pathsep) if p]
 c.LimitOutput.max_lines = 1000
@@ -90,8 +93,16 @@ c.CoursePolicy.deduction = COURSE.late.deduction
 c.CoursePolicy.cap = COURSE.late.cap
 c.CoursePolicy.grace_minutes = COURSE.late.grace_minutes
 
-# Feedback shows students no hidden-test code and no instructor paths (the failure reason stays).
+# Feedback shows students no hidden-test code and nothing the grading kernel printed: their
+# sources, the tests' visible part and the grader's verdicts, rendered inert (no script runs).
 c.GenerateFeedback.preprocessors = [ForStudents, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = InertHTMLExporter
+# Every other HTML view of a submission (formgrader's submission and manual-grading pages, which
+# load this file) renders the whitelisted notebook, sanitised, under a script policy of its own:
+# formgrader_guard.py, installed here so that every server that serves this course has it.
+c.HTMLExporter.preprocessors = [InertNotebook]
+c.HTMLExporter.sanitize_html = True
+guard_formgrader()
 
 # Validation (instructor preview, students' validate.py) uses the same per-cell timeout.
 c.Execute.timeout = c.GuardedExecute.timeout

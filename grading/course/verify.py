@@ -12,8 +12,11 @@ not (they came from the student's kernel). For each grade cell that is not a sol
   ``execute_result`` as partial credit, and student code can emit one from inside a test
   cell (``sys.displayhook``), ahead of the error that should zero the cell;
 * on failure an ``error`` output (``HiddenTestFailure``) is appended, so nbgrader's
-  ``determine_grade`` gives 0 and the feedback says why. An in-kernel failure (a visible
-  test) keeps its own error output and stays a failure.
+  ``determine_grade`` gives 0. An in-kernel failure (a visible test) keeps its own error
+  output and stays a failure;
+* the verdict is also written to the cell's metadata (``inert.VERDICT_KEY``: passed, the
+  grader's message, the class name of an in-kernel error): the returned feedback is built
+  from it and from the restored source, never from what the kernel printed (``forstudents.py``).
 
 Reference answers are computed once per hidden case per grader process
 (``helpers.checks.core._expected``); students' answers are never cached.
@@ -32,6 +35,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, List
 
 from . import findings
+from .inert import VERDICT_KEY
 
 HIDDEN_FAILURE = "HiddenTestFailure"
 #: The report line of a submission answered on a classmate's variant (followed by the id).
@@ -66,6 +70,9 @@ class VerifyHiddenTests(NbGraderPreprocessor):
         if info.get("student") and info.get("assignment"):
             root = Path(os.environ.get("COURSE_ROOT") or GRADING)
             _, self._variant, self._classmates = variants.for_submission(root, info["student"], info["assignment"])
+        for cell in nb.cells:  # only this grader's verdicts count: a submission may carry its own key
+            if isinstance(cell.get("metadata"), dict):
+                cell.metadata.pop(VERDICT_KEY, None)
         nb, resources = super().preprocess(nb, resources)
         for other, cells in findings.matches().items():
             self.log.warning("%s %s%s (cells %s)", findings.TAG, MATCHES, other, ", ".join(cells))
@@ -77,6 +84,8 @@ class VerifyHiddenTests(NbGraderPreprocessor):
         from helpers.checks.core import PAYLOAD_KEY, verify_cell
 
         outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error" or o.get("ename")]
+        # the kernel's own error (before the grader adds one): nbgrader scores the cell 0 for it
+        crashed = next((o.get("ename", "") for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
         try:
             verdict = verify_cell(cell.source, outputs, variant=getattr(self, "_variant", None),
                                   classmates=getattr(self, "_classmates", None))
@@ -102,6 +111,14 @@ class VerifyHiddenTests(NbGraderPreprocessor):
             cell.outputs.append(
                 new_output("error", ename=HIDDEN_FAILURE, evalue=first, traceback=[f"{HIDDEN_FAILURE}: {message}"])
             )
+        cell.metadata[VERDICT_KEY] = {"passed": passed is not False and crashed is None, "message": message or "",
+                                      "visible_error": _error_name(crashed) if crashed is not None else ""}
         grid = cell.metadata.nbgrader.get("grade_id")
         resources.setdefault("hidden_verdicts", {})[grid] = {"passed": bool(passed), "message": message or ""}
         return cell, resources
+
+
+def _error_name(ename) -> str:
+    """The kernel's exception class name, if it is one (the kernel may put any text there)."""
+    text = str(ename)
+    return text if text.isidentifier() and len(text) <= 60 else "an error"
