@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import http.server
-import json
 import os
 import re
 import secrets
@@ -31,6 +30,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 import grading_support as gs
 import nbformat
@@ -48,7 +48,7 @@ HIDDEN = ('grade_hidden("toy.square"', '"seed": 11', '"seed": 21', '"seed": 12',
 
 
 class _Listener(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def _hit(self):
         _Listener.hits.append(self.path)
@@ -88,7 +88,8 @@ def _markup_cells(port: int) -> list:
         f'<form action="javascript:{js("md-form")}"><button>go</button></form>',
         "![attached](attachment:x.svg)",
     ])
-    svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("attachment")}"><script>{js("attachment2")}</script></svg>'
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("attachment")}">'
+           f'<script>{js("attachment2")}</script></svg>')
     cell = new_markdown_cell(md, attachments={"x.svg": {"image/svg+xml": svg}})
     cell.metadata["tags"] = ['"><img src=x onerror=alert(document.domain)>']  # nbformat: no comma in a tag
     forged = new_code_cell("x = 1", metadata={"nbgrader": {

@@ -173,7 +173,8 @@ def _cell(cell, index: int):
                                         outputs=[o for o in map(_output, outputs) if o is not None])
     elif kind == "markdown":
         # attachments are dropped, so their references too (nbconvert fails on a missing one)
-        text = re.sub(r"attachment:", "#attachment-not-shown-", clean_html(_text(cell.get("source")), _MARKDOWN_TAGS, {}))
+        text = clean_html(_text(cell.get("source")), _MARKDOWN_TAGS, {})
+        text = re.sub(r"attachment:", "#attachment-not-shown-", text)
         new = nbformat.v4.new_markdown_cell(text, metadata=keep)
     else:
         new = nbformat.v4.new_markdown_cell(f"*[a {str(kind)[:20]!r} cell, not shown]*".replace("<", ""),
