@@ -46,11 +46,11 @@ PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; fo
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 _IMAGES = ("image/png", "image/jpeg")
-#: HTML a table or a short formatted text needs (pandas, IPython's own reprs); no media, no links.
-_HTML_TAGS = frozenset({"table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "colgroup", "col",
-                        "div", "span", "p", "br", "pre", "code", "b", "i", "em", "strong", "sub", "sup",
-                        "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "small", "blockquote"})
-_HTML_ATTRS = {"th": ["colspan", "rowspan"], "td": ["colspan", "rowspan"], "col": ["span"]}
+#: HTML a table or a short formatted text needs, within what nbconvert's own sanitiser keeps
+#: (a tag outside it would be shown escaped); no media, no links.
+_HTML_TAGS = frozenset({"table", "tr", "td", "div", "span", "pre", "code", "b", "i", "em", "strong",
+                        "ul", "ol", "li", "blockquote", "abbr"})
+_HTML_ATTRS = {"td": ["colspan", "rowspan"]}
 #: Markdown keeps no HTML of its own: its structure is written in markdown.
 _MARKDOWN_TAGS = frozenset({"b", "i", "em", "strong", "sub", "sup", "br", "code", "kbd"})
 _NBGRADER_FLAGS = ("grade", "solution", "locked", "task")
