@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import zipfile
 from pathlib import Path
 
 import grading_support as gs
+import intake_corpus as corpus
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
@@ -93,18 +95,8 @@ id = "dan"
 first_name = "Dan"
 last_name = "Drop"
 email = "dan@example.edu"
+canvas_id = 1006
 '''
-
-
-def _second_toy(source: Path) -> None:
-    """Another assignment, different content (other hidden cases and setup) from the first toy."""
-    gs.make_toy_source(source, A2)
-    path = source / A2 / "toy.ipynb"
-    text = path.read_text().replace('\\"seed\\": 1', '\\"seed\\": 4').replace("registers toy.square", "toy two")
-    text = text.replace("square", "sqr").replace("toy.sqr", "toy.square")  # other functions: other cells
-    path.unlink()
-    (source / A2 / "toy2.ipynb").write_text(text)
-    gs.nbgrader_meta.apply(source / A2 / "toy2.ipynb", check=False)
 
 
 def _zip(path: Path, members: dict[str, tuple[bytes, dt.datetime]]) -> Path:
@@ -119,7 +111,7 @@ def term(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("term")
     source = tmp / "source"
     gs.make_toy_source(source, A1)
-    _second_toy(source)
+    corpus.second_toy(source, gs)
     restore = gs.set_environ({"COURSE_CELL_TIMEOUT": "20", "COURSE_CHECK_MODULES": str(source / A1 / "toycheck.py")})
     course = Course(tmp / "course", source)
     course.root.mkdir(parents=True)
@@ -170,8 +162,11 @@ def term(tmp_path_factory):
         "lovelaceada_1001_5006_toy-1.ipynb": (wrong_ex1, t(2027, 1, 9, 8, 0))})
     plain = tmp / "plain"
     plain.mkdir()
+    # e-mailed, saved at 13:00 (1 h late); its own timestamp file (the student's side) claims 11:00
     _zip(plain / "dan.zip", {"toy.ipynb": (right[A1], t(2030, 1, 1)),
-                             "timestamp.txt": (b"2027-01-10 13:00:00.000000 UTC", t(2030, 1, 1))})
+                             "timestamp.txt": (b"2027-01-10 11:00:00.000000 UTC", t(2030, 1, 1))})
+    saved = t(2027, 1, 10, 13, 0, tzinfo=dt.timezone.utc).timestamp()
+    os.utime(plain / "dan.zip", (saved, saved))
     steps = {"canvas": cmd("collect", str(canvas), "--assignment", A1),
              "canvas_again": cmd("collect", str(canvas), "--assignment", A1),
              "canvas_old": cmd("collect", str(canvas_old)),
@@ -206,14 +201,14 @@ def _by_student(path: Path) -> dict[str, dict]:
 
 def test_every_step_exits_as_documented(term):
     codes = {k: v[0] for k, v in term["steps"].items()}
-    assert codes == {"canvas": 1, "canvas_again": 1, "canvas_old": 0, "moodle": 1, "plain": 0, "autograde": 0,
+    assert codes == {"canvas": 1, "canvas_again": 1, "canvas_old": 0, "moodle": 1, "plain": 1, "autograde": 0,
                      "grades_before": 0, "pin": 0, "regrade": 0, "withdraw": 0, "feedback": 0, "grades": 0,
                      "export": 0, "return": 0}
 
 
 def test_grades_with_late_penalties_by_hand(term):
     before = _by_student(term["tmp"] / "before.csv")
-    assert before["dan"]["00_toy"] == "4.5"  # timestamp file: 1 h late -> one day -> 10% of 5
+    assert before["dan"]["00_toy"] == "4.5"  # the file's time: 1 h late -> one day -> 10% of 5 (not its own 11:00)
     rows = _by_student(term["course"].root / "grades.csv")
     got = {s: (r["00_toy"], r["01_toy2"], r["total"], r["late_penalty"], r["missing"], r["needs_review"])
            for s, r in rows.items()}
@@ -256,8 +251,10 @@ def test_collect_reports(term):
     assert "no roster student is named 'Some Stranger'" in moodle
     assert "a second, different toy2.ipynb in the same hand-in" in moodle
     assert "notes.ipynb is an empty file (0 bytes)" in moodle
-    assert ("dan.zip -> dan/00_toy, submitted 2027-01-10 13:00 UTC (timestamp file in the hand-in (written on the "
-            "student's side))") in steps["plain"][1]
+    assert "dan.zip -> dan/00_toy, submitted 2027-01-10 13:00 UTC (file time in the inbox" in steps["plain"][1]
+    assert ("FLAGGED: dan.zip: its timestamp.txt (written on the student's side) says 2027-01-10 11:00 UTC, the "
+            "file time in the inbox") in steps["plain"][1]
+    assert "filed under mcurie by the name 'Marie Curie' alone: add moodle_id = 412" in moodle
 
 
 def test_autograde_lines_and_reports(term):

@@ -178,6 +178,9 @@ def collect_exchange(course: Course, inbound: Path, assignment: str, *, owner=No
         if student != parts[0] or not STUDENT_ID.match(student or ""):
             report.aside.append(f"{name}: claims to be {parts[0]}'s hand-in but was written by {student}; set aside")
             continue
+        if settings.roster and settings.student(student) is None:
+            report.aside.append(f"{name}: {student} is not on the roster ([[students]] in course.toml); set aside")
+            continue
         contents = intake.read_folder(str(inbound / raw))
         when = dt.datetime.fromtimestamp(contents.ctime or st.st_ctime, dt.timezone.utc).replace(tzinfo=None)
         hand_ins.append(HandIn(student, name, contents, when, FROM_HUB, {"lms": "hub", "account": student},
@@ -220,10 +223,9 @@ def _run(course: Course, settings: Settings, catalog: Catalog, entries, report: 
         if origin.student in gone:
             report.aside.append(f"{entry.name}: {origin.student} was withdrawn; set aside (withdraw --undo to restore)")
             continue
-        if origin.problem:
-            report.flagged.append(f"{entry.name}: {origin.problem}")
         named.append((entry, origin))
     named = _one_account_each(named, report)
+    report.flagged += [f"{entry.name}: {origin.problem}" for entry, origin in named if origin.problem]
     is_lms = any(o.lms in ("canvas", "moodle") for _, o in named)
     declared = only or (_majority(named, catalog) if is_lms else None)
     if only:
@@ -296,20 +298,23 @@ def _file_student(course: Course, settings: Settings, catalog: Catalog, hand_ins
         _store(course, settings, student, a, group, report)
 
 
-def _student_time(h: HandIn, settings: Settings, report: Report) -> None:
-    """A timestamp file the student wrote: a note, and a flag when it would change the lateness."""
+def _student_claim(h: HandIn, settings: Settings) -> dt.datetime | None:
+    """The time a timestamp file in the hand-in claims (the student wrote it): kept as a note only."""
     texts = [i for i in h.contents.items if i.name == TIMESTAMP]
     if not texts:
-        return
+        return None
     text = texts[-1].data.decode("utf-8", "replace").strip()[:60]
     claimed = _parse_stamp(text, settings)
     h.notes.append(f"{STUDENT_TIME}: {text!r}" + ("" if claimed else " (not a time)"))
-    if claimed is None or h.declared is None:
+    return claimed
+
+
+def _check_claim(h: HandIn, claimed: dt.datetime, assignment: str, settings: Settings, report: Report) -> None:
+    """Flag a student-written time that would change the lateness (it never decides it)."""
+    spec = settings.assignment(assignment)
+    if spec.due is None:
         return
-    due = settings.assignment(h.declared).due
-    if due is None:
-        return
-    due += dt.timedelta(hours=settings.assignment(h.declared).extensions.get(h.student, 0.0))
+    due = spec.due + dt.timedelta(hours=spec.extensions.get(h.student, 0.0))
     if (claimed <= due) != (h.when <= due):
         report.flagged.append(f"{h.label}: its {TIMESTAMP} (written on the student's side) says "
                               f"{settings.local(claimed)}, the {h.source} says {settings.local(h.when)}: the "
@@ -338,8 +343,7 @@ def _sort_notebooks(h: HandIn, catalog: Catalog, settings: Settings, only: str |
     tokens = {i.parts[-2] if len(i.parts) > 1 else "": i.data for i in items
               if i.name == TOKEN_FILE and len(i.data) <= intake.MAX_TOKEN_BYTES}
     notebooks = [i for i in items if i.name.lower().endswith(intake.NOTEBOOK)]
-    if h.declared:
-        _student_time(h, settings, report)
+    claimed = _student_claim(h, settings)
     if not notebooks:
         if not h.contents.aside:  # otherwise the reasons are said already
             report.aside.append(f"{h.label}: no notebook found; set aside")
@@ -349,6 +353,8 @@ def _sort_notebooks(h: HandIn, catalog: Catalog, settings: Settings, only: str |
         report.flagged.append(f"{h.label}: holds a folder named {other!r} (another student's id?); "
                               f"filed under {h.student}, whose hand-in it is")
     declared_got: dict[str, bool] = {}
+    filed_here: set[str] = set()
+    aside_before = len(report.aside)
     for item in notebooks:
         whole = item.parts == (h.label,)  # the entry is this one file (an LMS file, <id>.ipynb)
         filename = h.file_name if whole and h.file_name else item.name
@@ -395,11 +401,15 @@ def _sort_notebooks(h: HandIn, catalog: Catalog, settings: Settings, only: str |
             continue
         group["files"][name] = item.data
         group["origins"].append(h.label)
+        filed_here.add(target[0])
         token = tokens.get(target[0])
         if token is not None:  # the token handed in beside this assignment's notebook (never believed)
             group["files"][TOKEN_FILE] = token
+    if claimed is not None:
+        for a in sorted(filed_here):
+            _check_claim(h, claimed, a, settings, report)
     for a, got in declared_got.items():
-        if not got and not only:
+        if not got and not only and len(report.aside) == aside_before:  # else the reason is said already
             report.flagged.append(f"{h.label}: handed in to {a} without a notebook of {a}: nothing filed for "
                                   f"{h.student}/{a} from it")
 

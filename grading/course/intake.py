@@ -269,14 +269,14 @@ def zip_entries(zf, label: str) -> list[Entry]:
         raise archive.Refused(f"{label}: more than {MAX_DOWNLOAD_MEMBERS} members")
     tops: dict[str, list] = {}
     for info in infos:
-        parts, _changed = archive.confine(info.filename)
+        parts, changed = archive.confine(info.filename)
         if not parts or parts[0] == "__MACOSX" or info.is_dir():
             continue
-        tops.setdefault(parts[0], []).append((parts, info))
+        tops.setdefault(parts[0], []).append((parts, info, changed))
     entries = []
     for top, members in sorted(tops.items()):
-        folder = any(len(parts) > 1 for parts, _ in members)
-        times = [t for t in (archive.zip_time(i) for _, i in members) if t is not None]
+        folder = any(len(parts) > 1 for parts, _i, _c in members)
+        times = [t for t in (archive.zip_time(i) for _, i, _c in members) if t is not None]
         entries.append(Entry(top, folder, lambda m=members, t=top: _zip_members(zf, t, m),
                              max(times) if times else None))
     return entries
@@ -289,9 +289,11 @@ def _zip_members(zf, top: str, members) -> Contents:
     if caps.counted > caps.members:
         out.aside.append(f"{top}: more than {caps.members} files; set aside")
         return out
-    for parts, info in members:
+    for parts, info, changed in members:
         below = parts[1:] or parts
         shown = "/".join(below)
+        if changed:
+            out.notes.append(f"{top}: member {info.filename[:80]!r} points outside its folder; read as {shown}")
         if "__MACOSX" in parts or ".ipynb_checkpoints" in parts or not wanted(below):
             if archive.member_kind(info) and len(parts) > 1:
                 out.aside.append(f"{top}: {shown} is {archive.member_kind(info)}; set aside")

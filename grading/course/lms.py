@@ -24,6 +24,8 @@ from .settings import STUDENT_ID, Settings
 
 CANVAS = re.compile(r"^(?P<name>[^_/]*?)_(?P<late>LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
+#: Moodle's own part of an entry name; a display name holding it again forges another participant.
+MOODLE_TAG = re.compile(r"_\d+_assignsubmission_[a-z]+_")
 
 
 @dataclass
@@ -106,12 +108,18 @@ def _canvas(match: re.Match, settings: Settings) -> Origin:
 
 def _moodle(match: re.Match, settings: Settings) -> Origin:
     info = {"participant_id": match["participant"], "name": match["name"], "plugin": match["plugin"]}
+    if len(MOODLE_TAG.findall(match.string)) > 1:
+        return Origin(None, "moodle", match["file"], info,
+                      problem="names two Moodle participants (a display name or file name holding "
+                              "'_<id>_assignsubmission_'): which one handed it in cannot be told; check it by hand")
     by_id = [s for s in settings.roster if match["participant"] in s.moodle_ids]
     by_name = [s for s in settings.roster if fold(s.full_name) == fold(match["name"])]
     if len(by_id) == 1:
         return Origin(by_id[0].id, "moodle", match["file"], info)
     if len(by_name) == 1 and not by_name[0].moodle_ids and not by_id:
-        return Origin(by_name[0].id, "moodle", match["file"], info, by_name=True)
+        return Origin(by_name[0].id, "moodle", match["file"], info, by_name=True,
+                      problem=f"filed under {by_name[0].id} by the name {match['name']!r} alone: add moodle_id = "
+                              f"{match['participant']} to that student in course.toml")
     slug = fold(match["name"]) or f"moodle{match['participant']}"
     if not settings.roster:
         return Origin(slug[:64], "moodle", match["file"], info, by_name=True,
