@@ -197,7 +197,7 @@ def test_feedback_holds_no_hidden_test(graded):
                 continue
             assert not [h for h in HIDDEN if h in text], (student, "base64")
     honest = _feedback(graded["course"], "honest").read_text()
-    assert honest.count("Passed: the grader") == 2  # the verdicts are there
+    assert honest.count("Passed: toy.square: all 2 hidden cases passed") == 2  # the grader's verdicts are there
 
 
 def _watch(page, dialogs: list):

@@ -51,7 +51,8 @@ def verdict_outputs(verdict) -> list:
     if not isinstance(verdict, dict):
         return [new_output("stream", name="stderr", text=NO_VERDICT + "\n")]
     if verdict.get("passed") is True:
-        return [new_output("stream", name="stdout", text="Passed: the grader's hidden tests agree with your work.\n")]
+        said = str(verdict.get("message") or "the grader's hidden tests agree with your work.")
+        return [new_output("stream", name="stdout", text=f"Passed: {said.rstrip()}\n")]
     if verdict.get("visible_error"):
         text = (f"The visible tests of this cell failed when your work was graded ({verdict['visible_error']}). "
                 "Run this cell in your notebook to see the details.")
