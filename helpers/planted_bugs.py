@@ -2,11 +2,14 @@
 
 A *bug spec* is a list of ``[kind, layer]`` pairs (plain JSON, so a graded check can
 write it in a test cell and the grader can rebuild the same backprop), for example
-``[["db_no_m", 2], ["act_deriv", 1]]``. :data:`CATALOG` describes every kind and which
-gradient blocks it makes wrong; :func:`make_buggy_backprop` builds ``backprop(params) ->
-grads`` for data ``(X, Y)``. The returned object does not reveal its bugs (no attribute
-lists them and its ``repr`` shows only the network's settings): finding them is the
-student's job, with a gradient check.
+``[["db_no_m", 2], ["act_deriv", 1]]``. :data:`CATALOG` describes every kind;
+:func:`make_buggy_backprop` builds ``backprop(params) -> grads`` for data ``(X, Y)``. The
+returned object does not reveal its bugs (no attribute lists them and its ``repr`` shows only
+the network's settings): finding them is the student's job, with a gradient check. Which
+blocks a bug spoils is that job's answer, so :func:`affected_blocks` is withheld from the
+student edition (:mod:`helpers._reference.planted_bugs`); a regression network (linear
+output) takes only bugs that no argument can switch off (:data:`LINEAR_KINDS`), and a
+correct backprop for it exists nowhere in the student edition.
 
 :func:`first_draft` writes the *source* of a complete backprop (L2 and inverted dropout) as
 one writes it the first time, with one L2 mistake (:data:`DRAFT_L2`) and one dropout mistake
@@ -35,12 +38,14 @@ from helpers._validation import (
     check_params,
     param_names,
 )
+from helpers._withheld import load
 from helpers.network import ACTIVATIONS, _check_labels, activation, activation_derivative, forward
 
 __all__ = [
     "CATALOG",
     "DRAFT_DROPOUT",
     "DRAFT_L2",
+    "LINEAR_KINDS",
     "Backprop",
     "DraftBug",
     "PlantedBug",
@@ -51,6 +56,7 @@ __all__ = [
     "draft_blocks",
     "draft_bugs",
     "first_draft",
+    "harmful",
     "make_buggy_backprop",
     "random_bugs",
     "random_params",
@@ -84,15 +90,6 @@ class PlantedBug:
     hidden_only: bool = False
     needs_lambd: bool = False
     hides_when: str = ""
-
-    def blocks(self, layer: int, n_layers: int) -> set[str]:
-        """Gradient blocks this bug makes wrong when planted in ``layer`` of an L-layer net."""
-        if self.kind == "act_deriv":
-            # dZ[layer] is wrong, and backprop carries it down to every earlier layer
-            return {f"{p}{k}" for k in range(1, layer + 1) for p in ("dW", "db")}
-        if self.kind in ("db_no_m", "l2_on_b"):
-            return {f"db{layer}"}
-        return {f"dW{layer}"}
 
 
 CATALOG: dict[str, PlantedBug] = {
@@ -161,62 +158,63 @@ def check_bugs(bugs, n_layers: int | None = None) -> list[tuple[str, int]]:
     return out
 
 
-def affected_blocks(bugs, n_layers: int, *, hidden: str = "relu", lambd: float = 0.0) -> frozenset[str]:
-    """The gradient blocks (``"dW1"``, ``"db2"``, ...) that ``bugs`` make wrong.
+#: Kinds a regression network (linear output, squared error) may carry: each one spoils its
+#: blocks whatever the arguments (no ``lambd = 0``, zero bias or ``Z = A`` cache switches it off),
+#: so no call of :func:`buggy_backward` on such a network is a correct backprop.
+LINEAR_KINDS = ("dW_no_m", "db_no_m", "act_deriv")
 
-    A block counts when its formula is wrong for this network; whether a check sees it at
-    particular parameters is another matter (``l2_on_b`` is exact while ``b = 0``).
+(affected_blocks,) = load("planted_bugs", ["affected_blocks"], "notebook 4 (gradient checking), exercise 4")
 
-    Parameters
-    ----------
-    bugs : list of [str, int]
-    n_layers : int
-        ``L``.
-    hidden : str
-        Hidden activation (``dW_uses_Z`` is harmless with ``"linear"``).
-    lambd : float
-        L2 strength (the L2 bugs are harmless when it is 0).
 
-    Returns
-    -------
-    frozenset of str
+def harmful(kind: str, *, hidden: str = "relu", lambd: float = 0.0) -> bool:
+    """Whether a bug of this ``kind`` is wrong at all on a network with ``hidden`` and ``lambd``.
+
+    The L2 bugs are harmless when ``lambd = 0``; ``dW_uses_Z`` is harmless with a linear hidden
+    activation (then ``Z = A``). Says nothing about *which* blocks a bug spoils.
     """
-    spec = check_bugs(bugs, n_layers)
+    bug = CATALOG[check_choice(kind, "kind", tuple(CATALOG))]
     check_choice(hidden, "hidden activation", ACTIVATIONS)
-    lambd = check_nonnegative_float(lambd, "lambd")
-    out: set[str] = set()
-    for kind, layer in spec:
-        bug = CATALOG[kind]
-        if bug.needs_lambd and lambd == 0.0:
-            continue
-        if kind == "dW_uses_Z" and hidden == "linear":
-            continue
-        out |= bug.blocks(layer, n_layers)
-    return frozenset(out)
+    if bug.needs_lambd and check_nonnegative_float(lambd, "lambd") == 0.0:
+        return False
+    return not (kind == "dW_uses_Z" and hidden == "linear")
 
 
-def buggy_backward(bugs) -> Callable:
+def buggy_backward(bugs, *, output: str = "sigmoid") -> Callable:
     """A drop-in for :func:`helpers.network.backward` with the planted ``bugs``.
 
     Parameters
     ----------
     bugs : list of [str, int]
-        Bug spec (``[]``: a correct backprop).
+        Bug spec (``[]``: a correct backprop, for the sigmoid output only).
+    output : {"sigmoid", "linear"}, default "sigmoid"
+        ``"sigmoid"``: cross-entropy, labels in [0, 1], as :func:`helpers.network.backward`.
+        ``"linear"``: a regression network with cost ``1/(2m) sum (AL - Y)^2`` (+ L2); its
+        ``bugs`` must be non-empty and of :data:`LINEAR_KINDS`, so this is never a correct
+        backprop for it (that is notebook 4's exercise 5).
 
     Returns
     -------
     callable ``(AL, Y, cache, params, *, lambd=0.0) -> grads``
         ``grads`` holds ``dW{l}`` of shape (n[l], n[l-1]) and ``db{l}`` of shape (n[l], 1).
     """
-    planted = frozenset(check_bugs(bugs))
+    spec = check_bugs(bugs)
+    check_choice(output, "output", ("sigmoid", "linear"))
+    if output == "linear" and (not spec or any(kind not in LINEAR_KINDS for kind, _ in spec)):
+        raise ValueError(f"a linear-output backprop takes one or more bugs of {list(LINEAR_KINDS)}, got {bugs!r}")
+    planted = frozenset(spec)
 
     def backward(AL, Y, cache, params, *, lambd=0.0):
         L = check_params(params)
         check_bugs([list(b) for b in planted], L)
-        if cache.output != "sigmoid":
-            raise ValueError(f"backward supports the sigmoid output with cross-entropy cost, got {cache.output!r}")
+        if cache.output != output:
+            raise ValueError(f"this backprop is for the {output} output, got a cache of the {cache.output!r} output")
         AL = np.asarray(AL, dtype=np.float64)
-        Y = _check_labels(Y, AL.shape)
+        if output == "sigmoid":
+            Y = _check_labels(Y, AL.shape)
+        else:
+            Y = as_float_matrix(Y, "Y")
+            if Y.shape != AL.shape:
+                raise ValueError(f"Y has shape {Y.shape}, expected {AL.shape} (same as AL)")
         lambd = check_nonnegative_float(lambd, "lambd")
         m = AL.shape[1]
         grads = {}
@@ -273,7 +271,7 @@ class Backprop:
 
 
 def as_backprop(backward_fn: Callable, X, Y, *, hidden: str = "relu", lambd: float = 0.0,
-                keep_prob: float = 1.0, masks: list | None = None, seed=None) -> Backprop:
+                keep_prob: float = 1.0, masks: list | None = None, seed=None, output: str = "sigmoid") -> Backprop:
     """Turn ``backward_fn(AL, Y, cache, params, lambd=...)`` into ``backprop(params) -> grads``.
 
     Parameters
@@ -290,6 +288,8 @@ def as_backprop(backward_fn: Callable, X, Y, *, hidden: str = "relu", lambd: flo
         masks, each call draws fresh ones, as training does.
     seed : int or numpy.random.Generator, optional
         Source of those fresh masks.
+    output : {"sigmoid", "linear"}, default "sigmoid"
+        Output activation of the forward pass (``"linear"``: real targets ``Y``).
 
     Returns
     -------
@@ -298,23 +298,28 @@ def as_backprop(backward_fn: Callable, X, Y, *, hidden: str = "relu", lambd: flo
     if not callable(backward_fn):
         raise TypeError(f"backward_fn must be a function, got {_describe(backward_fn)}")
     X = as_float_matrix(X, "X")
-    Y = _check_labels(Y, (1, X.shape[1]))
+    check_choice(output, "output", ("sigmoid", "linear"))
+    if output == "sigmoid":
+        Y = _check_labels(Y, (1, X.shape[1]))
+    else:
+        Y = as_float_matrix(Y, "Y", n_rows=1)
     check_choice(hidden, "hidden activation", ACTIVATIONS)
     lambd = check_nonnegative_float(lambd, "lambd")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
     def call(params):
-        AL, cache = forward(X, params, hidden=hidden, keep_prob=keep_prob, masks=masks, seed=rng)
+        AL, cache = forward(X, params, hidden=hidden, output=output, keep_prob=keep_prob, masks=masks, seed=rng)
         return backward_fn(AL, Y, cache, params, lambd=lambd)
 
-    label = f"hidden={hidden!r}, lambd={lambd:g}, m={X.shape[1]}"
+    label = f"hidden={hidden!r}, lambd={lambd:g}, m={X.shape[1]}" + (", linear output" if output == "linear" else "")
     if keep_prob < 1.0:
         label += f", keep_prob={keep_prob:g}"
     return Backprop(call, label)
 
 
 def make_buggy_backprop(X, Y, bugs, *, hidden: str = "relu", lambd: float = 0.0,
-                        keep_prob: float = 1.0, masks: list | None = None, seed=None) -> Backprop:
+                        keep_prob: float = 1.0, masks: list | None = None, seed=None,
+                        output: str = "sigmoid") -> Backprop:
     """``backprop(params) -> grads`` for data ``(X, Y)`` with the planted ``bugs``.
 
     Parameters
@@ -323,15 +328,16 @@ def make_buggy_backprop(X, Y, bugs, *, hidden: str = "relu", lambd: float = 0.0,
     Y : array_like of shape (1, m)
     bugs : list of [str, int]
         Bug spec; see :data:`CATALOG`.
-    hidden, lambd, keep_prob, masks, seed
-        As in :func:`as_backprop`.
+    hidden, lambd, keep_prob, masks, seed, output
+        As in :func:`as_backprop` (``output="linear"``: see :func:`buggy_backward`).
 
     Returns
     -------
     Backprop
     """
     return as_backprop(
-        buggy_backward(bugs), X, Y, hidden=hidden, lambd=lambd, keep_prob=keep_prob, masks=masks, seed=seed
+        buggy_backward(bugs, output=output), X, Y, hidden=hidden, lambd=lambd, keep_prob=keep_prob, masks=masks,
+        seed=seed, output=output,
     )
 
 
@@ -363,7 +369,7 @@ def random_bugs(n_layers: int, *, seed, n_bugs: int = 1, kinds=None, hidden: str
         bug = CATALOG[kind]
         last = L - 1 if bug.hidden_only else L
         for layer in range(bug.first_layer, last + 1):
-            if affected_blocks([[kind, layer]], L, hidden=hidden, lambd=lambd):
+            if harmful(kind, hidden=hidden, lambd=lambd):
                 candidates.append([kind, layer])
     if isinstance(n_bugs, bool) or not isinstance(n_bugs, numbers.Integral) or not 1 <= n_bugs <= len(candidates):
         raise ValueError(f"n_bugs must be an integer in 1..{len(candidates)} for this network, got {n_bugs!r}")

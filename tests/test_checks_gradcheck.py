@@ -243,9 +243,10 @@ def test_a_hiding_planted_bug_is_redrawn_and_the_literal_draws_stay():
         for case in CASES[name]:
             if "bug_seed" in case:
                 inputs = G.build_case(case)
+                kinds = planted_bugs.LINEAR_KINDS if inputs["output"] == "linear" else None
                 assert inputs["bugs"] == planted_bugs.random_bugs(
                     inputs["L"], seed=case["bug_seed"], n_bugs=case["n_bugs"], hidden=inputs["hidden"],
-                    lambd=inputs["lambd"])
+                    lambd=inputs["lambd"], kinds=kinds)
     # variant 14's second bug-hunt case first draws l2_on_b on the output bias, drawn close to 0 there
     case = cases_of("gradcheck.bug_hunt", 14)[1]
     inputs = G.build_case(case)

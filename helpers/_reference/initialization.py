@@ -10,6 +10,14 @@ from helpers._validation import check_choice, check_layer_dims
 
 METHODS = ("zeros", "random", "xavier", "glorot", "he")
 
+#: The lecture's formula of each scaled method, as labelled in
+#: :data:`helpers.checks.initialization.FORMULAS` (for the grader's messages).
+METHOD_FORMULA = {
+    "he": "sqrt(2 / n[l-1])",
+    "xavier": "sqrt(1 / n[l-1])",
+    "glorot": "sqrt(2 / (n[l-1] + n[l]))",
+}
+
 
 def init_std(method: str, n_prev: int, n_curr: int, *, scale: float | None = None) -> float:
     """Standard deviation of the entries of ``W[l]`` for an initialization ``method``.

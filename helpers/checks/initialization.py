@@ -40,12 +40,10 @@ from helpers.variants import Scale
 __all__ = [
     "ALIVE_FACTOR",
     "FORMULAS",
-    "METHOD_FORMULA",
     "Z_TOL",
     "alive_problem",
     "alive_ratios",
     "expect_params",
-    "expected_stds_from_formulas",
     "layer_std_problem",
     "std_tolerance",
     "weight_statistics_problem",
@@ -70,12 +68,9 @@ FORMULAS = {
     "0.01": lambda p, c: 0.01,
 }
 
-#: The lecture's formula of each method (the slide: He for ReLU, Xavier for tanh, Glorot).
-METHOD_FORMULA = {
-    "he": "sqrt(2 / n[l-1])",
-    "xavier": "sqrt(1 / n[l-1])",
-    "glorot": "sqrt(2 / (n[l-1] + n[l]))",
-}
+# Which formula belongs to which method is the exercise's answer: it lives only in the withheld
+# reference (``helpers._reference.initialization.METHOD_FORMULA``), never in this module, which the
+# student edition ships. The labels below name formulas, not methods, and so do their hints.
 
 _HINTS = {
     "sqrt(2 / n[l])": "n[l] is this layer's own size; use the fan-in n[l-1] (the number of columns of W[l])",
@@ -83,8 +78,9 @@ _HINTS = {
     "2 / n[l-1]": "the square root is missing: Var(w) = 2/n means std = sqrt(2/n)",
     "1 / n[l-1]": "the square root is missing: Var(w) = 1/n means std = sqrt(1/n)",
     "2 / (n[l-1] + n[l])": "the square root is missing: the std is sqrt(2 / (n[l-1] + n[l]))",
-    "sqrt(1 / n[l-1])": "that is Xavier's formula (Var(w) = 1/n, for tanh); He (ReLU) has 2/n",
-    "sqrt(2 / n[l-1])": "that is He's formula (Var(w) = 2/n, for ReLU); Xavier (tanh) has 1/n",
+    "sqrt(1 / n[l-1])": "Var(w) = 1/n[l-1]: check the numerator (1 or 2) and the denominator in the table",
+    "sqrt(2 / n[l-1])": "Var(w) = 2/n[l-1]: check the numerator (1 or 2) and the denominator in the table",
+    "sqrt(2 / (n[l-1] + n[l]))": "Var(w) = 2/(n[l-1] + n[l]), the fan average: check the denominator in the table",
     "1 (plain randn)": "the randn draws are not scaled at all",
     "0.01": "that is the small `randn * 0.01` initialization, not this method",
 }
@@ -230,20 +226,6 @@ def weight_statistics_problem(params: Mapping, layer_dims, stds) -> str | None:
     return None
 
 
-def expected_stds_from_formulas(layer_dims, method: str, scale: float = 1.0) -> list[tuple[float, str]]:
-    """The lecture's std per layer for the *visible* tests (the student edition has no reference)."""
-    out = []
-    for l in range(1, len(layer_dims)):
-        if method == "zeros":
-            out.append((0.0, "0"))
-        elif method == "random":
-            out.append((float(scale), f"scale={scale:g}"))
-        else:
-            label = METHOD_FORMULA[method]
-            out.append((FORMULAS[label](layer_dims[l - 1], layer_dims[l]), label))
-    return out
-
-
 def expect_params(params, layer_dims, *, name: str = "params") -> dict:
     """Validate a parameter dict's type, keys and shapes; float64 copies, or ``CheckFailure``.
 
@@ -329,7 +311,7 @@ def _init_decode(obj):
 
 
 def _init_expected(inputs):
-    from helpers._reference.initialization import init_std  # lazy: absent in the student edition
+    from helpers._reference.initialization import METHOD_FORMULA, init_std  # lazy: absent in the student edition
 
     dims, method = inputs["layer_dims"], inputs["method"]
     scale = inputs["scale"] if method == "random" else None
