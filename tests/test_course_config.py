@@ -65,7 +65,9 @@ def test_lms_names_map_through_the_roster():
         {"id": "ada", "first_name": "Ada", "last_name": "Lovelace", "moodle_id": [7]}]})
     canvas = lms.identify("leebruno_LATE_1002_5002_toy-1.ipynb", s)
     assert (canvas.student, canvas.lms, canvas.file, canvas.info["late"]) == ("blee", "canvas", "toy-1.ipynb", True)
-    assert lms.identify("leebruno_9_5002_toy.ipynb", s).student == "blee"  # by sortable name
+    assert lms.identify("leebruno_9_5002_toy.ipynb", s).student is None  # blee's canvas_id is 1002: another user
+    by_name = lms.identify("lovelaceada_9_5002_toy.ipynb", s)  # ada has no canvas_id: her sortable name, flagged
+    assert (by_name.student, by_name.by_name) == ("ada", True) and "add canvas_id = 9" in by_name.problem
     moodle = lms.identify("BRUNO LEE_55_assignsubmission_file_", s)
     assert (moodle.student, moodle.info["participant_id"]) == ("blee", "55")  # case and accents ignored
     assert lms.identify("Someone Else_7_assignsubmission_file_toy.ipynb", s).student == "ada"  # by moodle_id

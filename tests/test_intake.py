@@ -323,3 +323,29 @@ def test_hub_collect_never_follows_links_in_inbound(term, tmp_path):
     assert abs((stamp - dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).total_seconds()) < 600  # not 2020
     assert not any(hashlib.sha256(p.read_bytes()).digest() == hashlib.sha256(nb["wrong_ex1"][A1]).digest()
                    for p in (root / "versions" / ME).rglob("toy.ipynb"))
+
+
+# ------------------------------------------------------------------ config: what course.toml would override
+@pytest.mark.parametrize("toml, nbgrader, needle", [
+    ('[assignments.00_tyo]\ndue = 2027-01-10T12:00:00\n', "", "[assignments.00_tyo] names no assignment"),
+    ('[course]\nlms = "canvas"\n[[students]]\nid = "ada"\nemail = "ada@x.edu"\n', "",
+     "students[0] (ada) has no canvas_id or sis_user_id or sis_login_id"),
+    ('[course]\nlms = "moodle"\n[[students]]\nid = "ada"\ncanvas_id = 5\n', "", "students[0] (ada) has no email"),
+    ("", 'c.LateSubmissionPlugin.penalty_method = "zero"\n', "LateSubmissionPlugin.penalty_method is set"),
+    ("", 'c.CourseDirectory.db_assignments = [dict(name="00_toy", duedate="2027-01-01 10:00:00 UTC")]\n',
+     "CourseDirectory.db_assignments is set"),
+])
+def test_config_refuses_what_would_be_silently_ignored(tmp_path, toml, nbgrader, needle):
+    source = tmp_path / "source"
+    gs.make_toy_source(source, A1)
+    root = tmp_path / "course"
+    root.mkdir()
+    (root / "course.toml").write_text(toml)
+    if nbgrader:
+        (root / "nbgrader_config.py").write_text("c = get_config()\n" + nbgrader)
+    code, text = _run(dict(os.environ), "--root", str(root), "--source", str(source), "config")
+    assert code == 2 and needle in text and text.count("\n") == 1, text
+    (root / "nbgrader_config.py").unlink(missing_ok=True)
+    (root / "course.toml").write_text('[assignments.00_toy]\ndue = 2027-01-10T12:00:00\n')
+    code, text = _run(dict(os.environ), "--root", str(root), "--source", str(source), "config")
+    assert code == 0 and "00_toy: due 2027-01-10 12:00 UTC" in text, text  # the fixed file passes
