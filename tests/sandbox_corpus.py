@@ -1595,3 +1595,189 @@ def variant_corpus(toy: tuple, *, stolen: Callable[[], dict], victim: str, repre
         out.append(Attack("var_" + attack.name, attack.klass, attack.layer, attack.doc + " (variants on)",
                           attack.build, attack.reason, attack.kinds | {"variants"}))
     return out
+
+
+# ============================================================================ the sandbox's last gaps (issue 21)
+# Standalone scripts (each prints one JSON line after its tag): run from a notebook cell in a real
+# autograde run, and by the test itself outside any sandbox, as the oracle of what the same calls do
+# unfiltered. System-call numbers come from libseccomp (the machine's own table), never hard-coded.
+SYSCALLS = r'''
+import ctypes, errno, json, os
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_scmp = ctypes.CDLL("libseccomp.so.2")
+_scmp.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+MISSING = b"/nonexistent-course-probe"
+
+def _arg(v):
+    return ctypes.c_char_p(v) if isinstance(v, bytes) else ctypes.c_void_p(None) if v is None else ctypes.c_long(v)
+
+def call(name, *args):
+    """``ok`` or the errno name of the system call, made in a forked child (a success changes nothing here)."""
+    nr = _scmp.seccomp_syscall_resolve_name(name.encode())
+    if nr < 0:
+        return "unknown"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        rc = _libc.syscall(ctypes.c_long(nr), *map(_arg, args))
+        err = ctypes.get_errno()
+        if rc == 0 and name == "clone":  # the clone's own child: leave at once
+            os._exit(0)
+        os.write(w, ("ok" if rc >= 0 else errno.errorcode.get(err, str(err))).encode())
+        os._exit(0)
+    os.close(w)
+    out = os.read(r, 64).decode() or "no answer"
+    os.close(r)
+    os.waitpid(pid, 0)
+    return out
+'''
+
+#: every system call the grader's filter refuses, with arguments that make an unfiltered (root) caller
+#: fail on the arguments (or succeed harmlessly), never do anything: ``{family: [(name, *args)]}``
+SYSCALL_PROBE = SYSCALLS + r'''
+NEWUSER, NEWNS, SIGCHLD, NOPID = 0x10000000, 0x20000, 17, 0x3ffffff0
+PROBES = {
+    "namespaces": [("unshare", NEWUSER), ("unshare", NEWNS), ("setns", -1, 0), ("clone", NEWUSER | SIGCHLD, 0, 0, 0, 0)],
+    "clone3": [("clone3", None, 0)],
+    "mount": [("mount", b"none", MISSING, b"tmpfs", 0, None), ("umount2", MISSING, 0), ("pivot_root", MISSING, MISSING),
+              ("chroot", MISSING), ("move_mount", -1, MISSING, -1, MISSING, 0), ("open_tree", -100, MISSING, 0),
+              ("fsopen", b"course-probe-nofs", 0), ("fsconfig", -1, 0, None, None, 0), ("fsmount", -1, 0, 0),
+              ("fspick", -100, MISSING, 0), ("mount_setattr", -100, MISSING, 0, None, 0)],
+    "io_uring": [("io_uring_setup", 0, None), ("io_uring_enter", -1, 0, 0, 0, None, 0), ("io_uring_register", -1, 0, None, 0)],
+    "keyring": [("keyctl", 0, -3, 0), ("add_key", None, None, None, 0, -3), ("request_key", None, None, None, 0)],
+    "bpf": [("bpf", 0xffff, None, 0)],
+    "perf": [("perf_event_open", None, 0, -1, -1, 0)],
+    "other_processes": [("ptrace", 16, NOPID, 0, 0), ("process_vm_readv", NOPID, None, 0, None, 0, 1),
+                        ("process_vm_writev", NOPID, None, 0, None, 0, 1), ("kcmp", NOPID, NOPID, 0, 0, 0),
+                        ("pidfd_getfd", -1, 0, 0)],
+    "modules": [("init_module", None, 0, b""), ("finit_module", -1, b"", 0), ("delete_module", b"course_probe_none", 0)],
+    "reboot": [("reboot", 0, 0, 0, None), ("kexec_load", 0, 0, None, 0xffffffff), ("kexec_file_load", -1, -1, 0, None, 0xffffffff)],
+    "swap": [("swapon", MISSING, 0), ("swapoff", MISSING)],
+    "accounting": [("acct", MISSING)],
+    "userfaultfd": [("userfaultfd", 0x7fffffff)],
+    "file_handles": [("open_by_handle_at", -1, None, 0), ("name_to_handle_at", -1, MISSING, None, None, 0)],
+    "administration": [("quotactl", 0, MISSING, 0, None), ("quotactl_fd", -1, 0, 0, None), ("syslog", 10, None, 0),
+                       ("fanotify_init", 0xffffffff, 0), ("settimeofday", None, None), ("clock_settime", 0xfff, None),
+                       ("clock_adjtime", 0xfff, None), ("adjtimex", None)],
+}
+out = {fam: {f"{p[0]}#{i}": call(*p) for i, p in enumerate(calls)} for fam, calls in PROBES.items()}
+status = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines() if ":" in l)
+out["seccomp_mode"] = status.get("Seccomp", "").strip()
+print("SYSCALLS", json.dumps(out))
+'''
+
+#: leave a key in every keyring an earlier kernel could share with a later one of the same shard
+KEY_LEAVE = SYSCALLS + r'''
+out = {ring: call("add_key", b"user", b"course-probe-key", b"classmate's secret", 18, n)
+       for ring, n in (("session", -3), ("user", -4), ("user_session", -5))}
+print("KEYS", json.dumps(out))
+'''
+
+#: look for that key in the same keyrings
+KEY_READ = SYSCALLS + r'''
+out = {ring: call("keyctl", 10, n, b"user", b"course-probe-key", 0) for ring, n in (("session", -3), ("user", -4),
+                                                                                    ("user_session", -5))}
+out["request_key"] = call("request_key", b"user", b"course-probe-key", None, 0)
+print("KEYS", json.dumps(out))
+'''
+
+#: the socket folder and every writable mount of the kernel's view (from its mount table)
+SEAL_PROBE = r'''
+import json, os
+def _attempt(fn):
+    try:
+        return "ok:" + str(fn())
+    except BaseException as exc:
+        return type(exc).__name__
+_seal = {"create": _attempt(lambda: open("/run/kernel/evil", "w").write("x" * 1000)),
+         "mkdir": _attempt(lambda: os.mkdir("/run/kernel/evil_dir")),
+         "chmod": _attempt(lambda: os.chmod("/run/kernel", 0o777)),
+         "connection_file": _attempt(lambda: open("/run/kernel/kernel.json", "a").write("x")),
+         "run_bytes": os.statvfs("/run/kernel").f_blocks * os.statvfs("/run/kernel").f_frsize, "mounts": []}
+for _line in open("/proc/self/mountinfo"):
+    _left, _right = _line.split(" - ")
+    _point, _opts = _left.split()[4], _left.split()[5]
+    _fstype, _super = _right.split()[0], _right.split()[2]
+    _probe = os.path.join(_point, ".course-probe-%d" % os.getpid())
+    _wrote = _attempt(lambda: open(_probe, "w").write("x"))
+    if _wrote.startswith("ok"):
+        os.unlink(_probe)
+    _seal["mounts"].append([_point, _fstype, _opts, _super, _wrote.startswith("ok")])
+print("SEAL", json.dumps(_seal))
+'''
+
+#: the kernel's CPU budget as it sees it (its own group, shown read-only at the standard places)
+CPU_READ = r'''
+import json, os
+def _cpu_view(extra=None):
+    for _d in ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup"):
+        if os.path.exists(_d + "/cpu.cfs_quota_us"):
+            quota = [open(_d + "/cpu.cfs_quota_us").read().strip(), open(_d + "/cpu.cfs_period_us").read().strip()]
+            break
+        if os.path.exists(_d + "/cpu.max"):
+            quota = open(_d + "/cpu.max").read().split()
+            break
+    else:
+        return {"quota": None}
+    procs = [int(p) for p in open(_d + "/cgroup.procs").read().split()]
+    return {"quota": [int(q) for q in quota], "group": os.stat(_d).st_ino, "procs": len(procs),
+            "mine": os.getpid() in procs, **(extra or {})}
+'''
+
+CPU_HONEST = CPU_READ + 'print("CPU", json.dumps(_cpu_view()))\n'
+
+#: a CPU hog of 150 spinning processes, its view of its group read once all of them spin. They wait
+#: (blocked, no CPU) until all are forked, since under the hog's own quota forking beside 150 spinners
+#: would crawl, and stop when the cell closes their pipe (at the latest after 30 s)
+CPU_HOG = CPU_READ + r"""
+import select, time
+_go_r, _go_w = os.pipe()
+_stop_r, _stop_w = os.pipe()
+_kids = []
+for _i in range(150):
+    _pid = os.fork()
+    if _pid == 0:
+        os.close(_stop_w)
+        os.close(_go_w)
+        os.read(_go_r, 1)
+        _end = time.time() + 30
+        while time.time() < _end and not select.select([_stop_r], [], [], 0)[0]:
+            for _ in range(10000):
+                pass
+        os._exit(0)
+    _kids.append(_pid)
+os.write(_go_w, b"g" * len(_kids))
+_view = _cpu_view({"spinning": len(_kids)})
+os.close(_stop_w)
+for _pid in _kids:
+    os.waitpid(_pid, 0)
+print("CPU", json.dumps(_view))
+"""
+
+#: a stall longer than any budget a measured toy notebook gets
+STALL_LONG = "import time\ntime.sleep(3600)\n"
+
+
+def last_gaps(toy: tuple) -> dict[str, tuple]:
+    """The submissions of issue 21's test, by student: ``{student: (notebook, expected score)}``.
+
+    Names sort so that, dealt into two shards (``students[k::2]``), the key leaver and the key
+    reader share a shard (one grader process, so one kernel uid), graded one after the other, and
+    the hog is graded beside an honest classmate in the other shard.
+    """
+    _name, trel, tsrc = toy
+    total, _pts = _totals(trel)
+
+    def probe(*codes):
+        return _insert_after_setup(_honest(trel, tsrc), *codes)
+
+    def script(code):  # a standalone probe script, run as a child of the kernel (its filter inherited)
+        return f"import subprocess, sys\nprint(subprocess.run([sys.executable, '-c', {code!r}], capture_output=True, " \
+               "text=True, timeout=120).stdout)\n"
+
+    return {"a_probe_keys": (probe(SEAL_PROBE, script(SYSCALL_PROBE), script(KEY_LEAVE)), total),
+            "b_hog": (probe(CPU_HOG), total),
+            "c_read_keys": (probe(script(KEY_READ)), total),
+            "d_honest": (probe(CPU_HONEST), total)}

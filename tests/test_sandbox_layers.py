@@ -14,11 +14,13 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import grading_support as gs
 import pytest
+import sandbox_corpus as corpus
 
 from grading.course import cgroups, sandbox
 
@@ -279,3 +281,163 @@ def test_an_environment_under_tmp_is_not_hidden_by_the_private_tmp(monkeypatch):
         if where.startswith("/tmp/") or where.startswith(sandbox.HOME + "/"):
             assert mounts.index((kind, where)) > tmp_at, (kind, where)
     assert mounts.index(("--ro-bind", "/tmp/clone/.venv")) > tmp_at
+
+
+# ----------------------------------------------------------------------------- the real autograde path
+# Issue 21: the seal, the system-call filter, the keyrings, the CPU share and the time budget, each
+# tried by a submission's own cells in `python -m grading.course autograde` (the instructor's
+# command, two shards), and judged from the grader's side: the autograded notebooks' outputs, the
+# gradebook and the report. The oracles are independent of the sandbox: the same probe scripts run
+# by this test outside it, the release's own measurement file, the configured budgets.
+TOY = "00_toy"
+
+
+def _cli(root: Path, source: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "grading.course", "--root", str(root), "--source", str(source), *args]
+    full = {**os.environ, "COURSE_DB_URL": "", **(env or {})}
+    for var in ("COURSE_NOTEBOOK_TIMEOUT", sandbox.NO_SANDBOX_ENV):
+        full.pop(var, None)
+    return subprocess.run(cmd, cwd=REPO, env=full, capture_output=True, text=True, timeout=900)
+
+
+def _tagged(nb, tag: str) -> list:
+    """The JSON a probe cell printed after ``tag`` (in the autograded notebook), in cell order."""
+    found = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            for line in (out.get("text") or "").splitlines():
+                if line.startswith(tag + " "):
+                    found.append(json.loads(line[len(tag) + 1:]))
+    return found
+
+
+def _outside(code: str, tag: str, user: int | None = None) -> dict:
+    """A probe script run by this test, unfiltered (as root, or as a fresh uid through setpriv)."""
+    cmd = [sys.executable, "-c", code]
+    if user is not None:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith(tag + " "))
+    return json.loads(line[len(tag) + 1:])
+
+
+@pytest.fixture(scope="module")
+def autograded(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.fail("the sandbox's seal, CPU share and control groups are the root grader's: run the tests as root "
+                    "(make test does)")
+    import nbformat
+
+    tmp = tmp_path_factory.mktemp("last_gaps")
+    source, root = tmp / "source", tmp / "course"
+    gs.make_toy_source(source, TOY)
+    env = {"COURSE_CHECK_MODULES": str(source / TOY / "toycheck.py"), "COURSE_CELL_TIMEOUT": "120"}
+    released = _cli(root, source, "release", env=env)
+    assert released.returncode == 0, released.stdout + released.stderr
+    rel = nbformat.read(root / "release" / TOY / "toy.ipynb", as_version=4)
+    src = nbformat.read(source / TOY / "toy.ipynb", as_version=4)
+    gs.register_toy_check()
+    subs = corpus.last_gaps((TOY, rel, src))
+    for student, (nb, _score) in subs.items():
+        folder = root / "submitted" / student / TOY
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / "toy.ipynb")
+    run = _cli(root, source, "autograde", "--jobs", "2", env=env)
+    # the stall, alone, with a tight budget from the work: 1x the measured run time, at least 2 s
+    (root / "course.toml").write_text("[grading]\nbudget_factor = 1\nbudget_floor = 2\n")
+    stall = corpus._insert_after_setup(corpus._blank(rel), corpus.STALL_LONG)
+    (root / "submitted" / "e_stall" / TOY).mkdir(parents=True)
+    nbformat.write(stall, root / "submitted" / "e_stall" / TOY / "toy.ipynb")
+    stalled = _cli(root, source, "autograde", "--student", "e_stall", env=env)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        scores = {s: gb.find_submission(TOY, s).score for s in [*subs, "e_stall"]}
+    notebooks = {s: nbformat.read(root / "autograded" / s / TOY / "toy.ipynb", as_version=4)
+                 for s in [*subs, "e_stall"]}
+    report = json.loads((root / "logs" / "autograde-report.json").read_text())
+    return {"root": root, "run": run, "stalled": stalled, "scores": scores,
+            "expected": {s: v[1] for s, v in subs.items()}, "nb": notebooks, "stall_report": report,
+            "times": json.loads((root / "run-times.json").read_text())}
+
+
+def test_probes_graded_like_anyone(autograded):
+    assert autograded["run"].returncode == 0, autograded["run"].stdout[-3000:] + autograded["run"].stderr[-3000:]
+    for student, score in autograded["expected"].items():
+        assert autograded["scores"][student] == score, (student, autograded["scores"][student], score)
+
+
+def test_socket_folder_sealed_on_the_autograde_path(autograded):
+    """The kernel cannot add a byte to its socket folder (a tmpfs of 512 kB), nor write any host-visible mount."""
+    (seal,) = _tagged(autograded["nb"]["a_probe_keys"], "SEAL")
+    for key in ("create", "mkdir", "chmod", "connection_file"):
+        assert seal[key] == "PermissionError", (key, seal[key])
+    assert seal["run_bytes"] == 512 << 10
+    writable = [m for m in seal["mounts"] if m[4]]
+    assert {m[0] for m in writable} >= {"/tmp", sandbox.HOME}, writable  # the probe does see its own scratch space
+    for point, fstype, _opts, options, _ in writable:  # everything it can write is a tmpfs with a size, its own
+        assert fstype == "tmpfs" and "size=" in options, (point, fstype, options)
+        assert point != sandbox.INSIDE_RUN
+
+
+def test_every_denied_call_is_refused_by_the_filter(autograded):
+    """Each call the filter denies: EPERM (clone3: ENOSYS) in the graded kernel, something else unfiltered."""
+    from grading.course import seccomp
+
+    (inside,) = _tagged(autograded["nb"]["a_probe_keys"], "SYSCALLS")
+    outside = _outside(corpus.SYSCALL_PROBE, "SYSCALLS")
+    assert inside.pop("seccomp_mode") == "2" and outside.pop("seccomp_mode") == "0"
+    probed = {key.split("#")[0] for calls in inside.values() for key in calls}
+    assert probed >= {n for names in seccomp.DENIED.values() for n in names} | {"clone", "clone3"}
+    for family, calls in inside.items():
+        for key, got in calls.items():
+            if got == "unknown":  # not a system call of this machine (libseccomp's table)
+                continue
+            wanted = "ENOSYS" if family == "clone3" else "EPERM"
+            assert got == wanted, (family, key, got)
+            assert outside[family][key] != wanted, f"{key} answers {wanted} even unfiltered: the probe proves nothing"
+
+
+def test_no_key_survives_from_one_kernel_to_the_next(autograded):
+    """The key leaver and reader run in one shard (one uid), one after the other: both refused.
+
+    Oracle: the same two scripts, unfiltered, as one fresh uid: the reader then finds the key.
+    """
+    (left,) = _tagged(autograded["nb"]["a_probe_keys"], "KEYS")
+    (read,) = _tagged(autograded["nb"]["c_read_keys"], "KEYS")
+    assert set(left.values()) == {"EPERM"} and set(read.values()) == {"EPERM"}, (left, read)
+    user = 1_700_000_000 + os.getpid()
+    assert _outside(corpus.KEY_LEAVE, "KEYS", user)["user"] == "ok"
+    assert _outside(corpus.KEY_READ, "KEYS", user)["user"] == "ok", "unfiltered, a later process reads the key"
+
+
+def test_each_kernel_has_its_own_cpu_quota(autograded):
+    """The hog (150 spinning processes) and the honest classmate beside it: each in a group of its own,
+    with the configured quota (one CPU's worth), the hog's processes all in the hog's group."""
+    if cgroups.cpu_missing() is not None:
+        pytest.fail(f"no CPU share on this machine: {cgroups.cpu_missing()}")
+    (hog,) = _tagged(autograded["nb"]["b_hog"], "CPU")
+    (honest,) = _tagged(autograded["nb"]["d_honest"], "CPU")
+    period = cgroups.PERIOD_US
+    for view in (hog, honest):
+        assert view["quota"] == [round(sandbox.Limits().cpus * period), period] and view["mine"], view
+    assert hog["group"] != honest["group"]
+    assert hog["procs"] > hog["spinning"] >= 150 and honest["procs"] < 20, (hog, honest)
+    own = Path(cgroups.ROOT / "cpu" / cgroups._own_paths()["cpu"].lstrip("/"))
+    if own.is_dir():  # v1: not the grader's own group either
+        assert os.stat(own).st_ino not in (hog["group"], honest["group"])
+
+
+def test_the_budget_comes_from_the_work_and_the_report_says_when_it_was_hit(autograded):
+    """Release measured the toy; with ``budget_factor = 1``, ``budget_floor = 2`` the stall gets
+    max(2, ceil(measured)) seconds, scores 0 and the report says so."""
+    import math
+
+    measured = autograded["times"][TOY]["toy"]
+    assert measured > 0
+    budget = max(2, math.ceil(measured))
+    assert autograded["stalled"].returncode == 0, autograded["stalled"].stdout[-3000:]
+    assert autograded["scores"]["e_stall"] == 0
+    (entry,) = [e for e in autograded["stall_report"] if e["student"] == "e_stall"]
+    said = " ".join(entry["problems"] + entry["cells"])
+    assert f"time budget of {budget} s" in said and "took at release" in said, said

@@ -17,7 +17,9 @@ nbgrader's own behaviour, and what this adds:
   only in the output of a test cell; one emitted anywhere else is dropped and reported.
 * a wall-clock budget per notebook (``notebook_timeout``), not only per cell: each cell's
   timeout is cut to what is left; when the budget is spent the kernel is stopped, the cells
-  that completed keep their points and the rest score 0, with the reason in the report.
+  that completed keep their points and the rest score 0, with the reason (and where the
+  budget came from) in the report. By default the budget comes from the work: a multiple of
+  the source notebook's run time measured at release (``budget.py``).
 * the kernel runs in the bubblewrap sandbox (``sandbox.py``); once it listens, and in any
   case before a cell runs, its socket folder is sealed.
 """
@@ -90,7 +92,9 @@ class GuardedExecute(Execute):
         16_000_000, help="Hidden-test records kept per notebook (bytes of JSON; stripped after verification)."
     ).tag(config=True)
     notebook_timeout = Integer(
-        900, help="Wall-clock seconds for the whole notebook (kernel start included); 0: no budget."
+        None, allow_none=True,
+        help="Wall-clock seconds for the whole notebook (kernel start included); 0: no budget; None: from the "
+             "source notebook's run time measured at release (budget.py)."
     ).tag(config=True)
     probe_timeout = Integer(15, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
     # Every output has arrived when the last cell's reply does, so nothing is lost by killing the
@@ -113,7 +117,8 @@ class GuardedExecute(Execute):
         self._payloads = {}
         self._stray = set()
         self._cell_timeout = self.timeout
-        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
+        self._budget, self._budget_why = self._notebook_budget(resources)
+        self._deadline = time.monotonic() + self._budget if self._budget > 0 else None
         # the sandbox replaces the kernel command; python3 always exists, whatever the notebook names
         self.kernel_name = "python3"
         _kernel_variant(resources)
@@ -176,10 +181,21 @@ class GuardedExecute(Execute):
             self._dead_reason = f"cell {index} timed out and the kernel did not respond to an interrupt"
         return cell, resources
 
+    def _notebook_budget(self, resources) -> tuple[int, str]:
+        if self.notebook_timeout is not None:
+            return self.notebook_timeout, "GuardedExecute.notebook_timeout"
+        from . import budget
+        from .paths import GRADING
+
+        info = resources.get("nbgrader", {}) if isinstance(resources, dict) else {}
+        return budget.budget(Path(os.environ.get("COURSE_ROOT") or GRADING), info.get("assignment"),
+                             info.get("notebook"))
+
     def _out_of_time(self, cell, index: int, ran: bool) -> None:
         """The notebook's time budget is spent: stop the kernel; this and later cells score 0."""
-        why = f"the notebook used up its time budget of {self.notebook_timeout} s"
-        findings.note(self.log, f"{why} at cell {index}; that cell and the later ones were not graded")
+        why = f"the notebook used up its time budget of {self._budget} s"
+        findings.note(self.log, f"{why} ({self._budget_why}) at cell {index}; that cell and the later ones "
+                                "were not graded")
         self._kill()
         self._dead_reason = f"{why} (at cell {index})"
         if ran:

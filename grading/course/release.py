@@ -163,6 +163,7 @@ def release(course: Course, assignments: list[str] | None = None, *, log=print) 
                                f"{result.get('log', '')}")
         log(f"released {name}")
     gradebook.ensure_course_row(course.db_url)
+    _measure(course, chosen, log)
     bundle = build_bundle(course, known)
     from .variants import write_tokens
 
@@ -170,6 +171,21 @@ def release(course: Course, assignments: list[str] | None = None, *, log=print) 
     if tokens is not None:
         log(f"variant tokens: {tokens}/<student>.zip (hand each student their own)")
     return bundle
+
+
+def _measure(course: Course, assignments: list[str], log) -> None:
+    """Each source notebook's run time on this machine: autograde's time budget is a multiple of it (budget.py)."""
+    from . import budget
+    from .sandbox import SandboxUnavailable
+
+    for name in assignments:
+        try:
+            times = budget.measure(course, name, log=log)
+        except SandboxUnavailable as exc:
+            log(f"note: run times not measured ({exc}); autograde gives each notebook {budget.UNMEASURED} s. "
+                "Release again on the grading machine")
+            return
+        log(f"measured {name}: " + ", ".join(f"{nb} {t:.1f} s" for nb, t in times.items()))
 
 
 def build_bundle(course: Course, assignments: list[str]) -> Path:

@@ -81,6 +81,16 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class Grading:
+    """The per-notebook time budget (``budget.py``): ``budget_factor`` x the source notebook's run time
+    measured at release, at least ``budget_floor`` seconds; ``notebook_timeout`` (seconds) fixes it instead."""
+
+    budget_factor: float = 20.0
+    budget_floor: float = 60.0
+    notebook_timeout: int | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """The parsed, validated course.toml."""
 
@@ -93,6 +103,7 @@ class Settings:
     roster: tuple[Student, ...] = ()
     #: The file holding the course secret of per-student variants (``grading/course/variants.py``).
     variant_secret_file: Path | None = None
+    grading: Grading = Grading()
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -129,7 +140,7 @@ def load(root: Path) -> Settings:
 
 def parse(data: dict, path: Path | None = None) -> Settings:
     where = str(path or FILE_NAME)
-    _only(data, {"course", "late", "assignments", "students"}, where, "")
+    _only(data, {"course", "late", "assignments", "students", "grading"}, where, "")
     course = _table(data, "course", where)
     _only(course, {"name", "timezone", "lms", "variant_secret_file"}, where, "course.")
     timezone = _text(course, "timezone", where, "course.", "UTC")
@@ -164,7 +175,19 @@ def parse(data: dict, path: Path | None = None) -> Settings:
         raise ConfigError(f"{where}: assignments.{varying[0]}.variants = true needs course.variant_secret_file "
                           "(a file only you hold, e.g. \"variant-secret\"; grading/README.md, Per-student variants)")
     return Settings(path=path, name=settings.name, timezone=timezone, lms=lms, late=settings.late,
-                    assignments=assignments, roster=roster, variant_secret_file=secret_file)
+                    assignments=assignments, roster=roster, variant_secret_file=secret_file,
+                    grading=_grading(_table(data, "grading", where), where))
+
+
+def _grading(table: dict, where: str) -> Grading:
+    _only(table, {"budget_factor", "budget_floor", "notebook_timeout"}, where, "grading.")
+    fixed = table.get("notebook_timeout")
+    if fixed is not None and (not isinstance(fixed, int) or isinstance(fixed, bool) or fixed < 0):
+        raise ConfigError(f"{where}: grading.notebook_timeout = {fixed!r}; write whole seconds (0: no budget), "
+                          "or leave it out to budget from the run time measured at release")
+    return Grading(budget_factor=_number(table, "budget_factor", where, "grading.", 20.0, 1, 10**4),
+                   budget_floor=_number(table, "budget_floor", where, "grading.", 60.0, 1, 10**6),
+                   notebook_timeout=fixed)
 
 
 #: The roster fields an LMS's grade import matches a row on (exports.py), by LMS.
