@@ -55,7 +55,8 @@ def _window(center: np.ndarray, points: np.ndarray, margin: float = 0.25):
 
 
 def plot_cost_contours(panels: Sequence[tuple[str, np.ndarray, np.ndarray, GradientDescentPath | None]],
-                       *, n_levels: int = 14, resolution: int = 121) -> Figure:
+                       *, n_levels: int = 14, resolution: int = 121,
+                       equal_aspect: bool | Sequence[bool] = True) -> Figure:
     """Contours of ``J(w1, w2)`` (``b`` fixed at its optimum) with gradient-descent paths.
 
     Parameters
@@ -69,14 +70,21 @@ def plot_cost_contours(panels: Sequence[tuple[str, np.ndarray, np.ndarray, Gradi
         and the walls show.
     resolution : int, default 121
         Grid points per axis.
+    equal_aspect : bool or sequence of bool, default True
+        Same unit on both axes (per panel when a sequence), so an elongated bowl looks as
+        elongated as it is; with free axes matplotlib stretches each window to its box, which
+        shows a gradient-descent zigzag but hides how narrow the valley is.
 
     Returns
     -------
     Figure
     """
+    aspects = [equal_aspect] * len(panels) if isinstance(equal_aspect, bool) else list(equal_aspect)
+    if len(aspects) != len(panels):
+        raise ValueError(f"equal_aspect has {len(aspects)} entries for {len(panels)} panels")
     fig = Figure(figsize=(5.0 * len(panels), 4.2), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (title, X, y, path) in zip(axes, panels, strict=True):
+    for ax, (title, X, y, path), equal in zip(axes, panels, aspects, strict=True):
         w_star, b_star = least_squares(X, y)
         points = w_star.T if path is None else np.vstack([path.w, w_star.T])
         lo, hi = _window(w_star[:, 0], points)
@@ -90,6 +98,8 @@ def plot_cost_contours(panels: Sequence[tuple[str, np.ndarray, np.ndarray, Gradi
             ax.plot(path.w[:, 0], path.w[:, 1], "-o", color="tab:red", ms=2.5, lw=1,
                     label=f"gradient descent ({path.iterations} steps)")
         ax.plot(*w_star[:, 0], "k*", ms=10, label="minimum")
+        if equal:
+            ax.set_aspect("equal", adjustable="datalim")
         ax.set(title=title, xlabel="$w_1$", ylabel="$w_2$")
         ax.legend(loc="upper right", fontsize="small")
     return fig
