@@ -11,11 +11,17 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from helpers._validation import as_float_array, as_float_matrix, check_count
 from helpers.plots.style import plain_log_labels
 
 __all__ = ["activation_size_vs_depth", "cost_curves", "decision_boundaries", "layer_statistics", "variance_vs_fan_in"]
+
+#: Okabe-Ito colours: predicted-class regions (sky blue, orange) and the points of each class
+#: (blue circles, vermillion triangles): the shape tells the classes apart without colour.
+_REGIONS = ("#56B4E9", "#E69F00")
+_CLASSES = (("#0072B2", "o"), ("#D55E00", "^"))
 
 
 def _check_mapping(value, name: str) -> None:
@@ -93,39 +99,59 @@ def variance_vs_fan_in(n_values, var_z: Mapping) -> Figure:
     return fig
 
 
-def layer_statistics(stats: Mapping, *, title: str = "") -> Figure:
-    """Per-layer activation std and back-propagated gradient std, one line per method.
+#: Line styles and markers cycled per method, so curves that coincide stay distinguishable
+#: (drawn dashed over solid, markers at different layers) and colour is never the only signal.
+_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1, 1, 1)), "v"))
+
+
+def layer_statistics(stats: Mapping, *, title: str = "", show_inactive: bool = True) -> Figure:
+    """Per-layer activation std, back-propagated gradient std and inactive units, one line per method.
 
     Parameters
     ----------
     stats : dict of str -> helpers.network.LayerStatistics
         Computed with labels ``Y`` (so ``dA_std`` is present), one per initialization.
     title : str
+    show_inactive : bool, default True
+        A third panel: the fraction of inactive hidden units per layer (ReLU: dead, ``A = 0``;
+        tanh/sigmoid: saturated, derivative below 1e-3), the reason a std near 1 can carry no
+        gradient.
 
     Returns
     -------
     Figure
-        Two panels sharing the layer axis, both on a log scale; a layer whose value is
-        exactly 0 (dead) is left out of the log plot.
+        Panels sharing the layer axis, the two stds on a log scale (a layer whose value is
+        exactly 0, dead, is left out of the log plot). Each method has its own line style and
+        markers (placed at different layers), so methods whose curves coincide are all visible.
     """
     _check_mapping(stats, "stats")
-    fig = Figure(figsize=(10, 3.8))
-    ax_a, ax_g = fig.subplots(1, 2, sharex=True)
-    for label, s in stats.items():
+    n_panels = 3 if show_inactive else 2
+    fig = Figure(figsize=(5.0 * n_panels, 3.8))
+    axes = fig.subplots(1, n_panels, sharex=True)
+    ax_a, ax_g = axes[0], axes[1]
+    for k, (label, s) in enumerate(stats.items()):
         if getattr(s, "dA_std", None) is None:
             raise ValueError(f"stats[{label!r}] has no gradient statistics: call layer_statistics(X, params, Y=Y)")
-        ax_a.semilogy(s.layer, np.where(s.a_std > 0, s.a_std, np.nan), label=label)
-        ax_g.semilogy(s.layer, np.where(s.dA_std > 0, s.dA_std, np.nan), label=label)
+        ls, marker = _STYLES[k % len(_STYLES)]
+        style = {"ls": ls, "marker": marker, "ms": 4, "markevery": (k, len(_STYLES) + 3), "label": label}
+        ax_a.semilogy(s.layer, np.where(s.a_std > 0, s.a_std, np.nan), **style)
+        ax_g.semilogy(s.layer, np.where(s.dA_std > 0, s.dA_std, np.nan), **style)
+        if show_inactive:
+            # the output unit is not a hidden unit: its fraction is left out
+            axes[2].plot(s.layer[:-1], 100 * np.asarray(s.inactive[:-1]), **style)
     ax_a.set_title("std of the activations A[l]")
     ax_g.set_title("std of the gradient dA[l]")
     for ax in (ax_a, ax_g):
-        ax.set_xlabel("layer l")
         plain_log_labels(ax)
+    if show_inactive:
+        axes[2].set(title="inactive hidden units (dead or saturated)", ylabel="% of units", ylim=(-3, 103))
+    for ax in axes:
+        ax.set_xlabel("layer l")
     ax_a.legend(fontsize=8)
     if title:
         fig.suptitle(title)
     # fixed spacing: tight_layout costs a full extra layout pass per figure (~0.15 s)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, wspace=0.2, top=0.84 if title else 0.9)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.13, wspace=0.25, top=0.84 if title else 0.9)
     return fig
 
 
@@ -193,15 +219,19 @@ def decision_boundaries(X, Y, predictors: Mapping[str, Callable], *, resolution:
         pred = np.asarray(predict(grid), dtype=np.float64)
         if pred.size != grid.shape[1]:
             raise ValueError(f"predictors[{label!r}] returned {pred.size} values for {grid.shape[1]} grid points")
-        ax.contourf(G0, G1, pred.reshape(G0.shape), levels=[-0.5, 0.5, 1.5], colors=["#9ecae1", "#fdae6b"], alpha=0.6)
-        for cls, color in ((0, "tab:blue"), (1, "tab:red")):
+        ax.contourf(G0, G1, pred.reshape(G0.shape), levels=[-0.5, 0.5, 1.5], colors=list(_REGIONS), alpha=0.6)
+        for cls, (color, marker) in enumerate(_CLASSES):
             pick = Y[0] == cls
-            ax.scatter(X[0, pick], X[1, pick], color=color, s=8, edgecolors="k", linewidths=0.2,
-                       label=f"class {cls} (region: predicted {cls})")
+            ax.scatter(X[0, pick], X[1, pick], color=color, marker=marker, s=10, edgecolors="k", linewidths=0.2,
+                       label=f"class {cls}")
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("$x_1$")
     axes[0].set_ylabel("$x_2$")
-    axes[0].legend(fontsize=7, loc="lower left", framealpha=0.8)
+    # the legend shows the regions' own colours (patches) beside the points' markers
+    handles, _ = axes[0].get_legend_handles_labels()
+    regions = [Patch(facecolor=c, alpha=0.6, edgecolor="0.4", label=f"region: predicted {k}")
+               for k, c in enumerate(_REGIONS)]
+    axes[0].legend(handles=[*handles, *regions], fontsize=7, loc="lower left", framealpha=0.8)
     # margins in inches (tick labels and axis labels), so any number of panels fits its canvas
     width, height = fig.get_size_inches()
     fig.subplots_adjust(left=0.65 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.35 / height,
