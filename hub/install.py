@@ -34,7 +34,7 @@ STUDENT_SERVER_EXTENSIONS = ("nbgrader.server_extensions.assignment_list",
 #: The course modules the Hub process imports (per-student variants, the limits' spawner; copied to <prefix>/lib);
 #: the packages' own ``__init__`` are replaced by empty ones (``helpers``' imports the reference).
 HUB_LIBRARY = ("helpers/variants.py", "grading/course/variants.py", "grading/course/settings.py",
-               "grading/course/errors.py", "hub/limits.py")
+               "grading/course/errors.py", "grading/course/cgroups.py", "hub/limits.py")
 
 
 class InstallError(RuntimeError):

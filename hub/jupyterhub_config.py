@@ -136,6 +136,8 @@ def pre_spawn_hook(spawner):
     }
     if role == "student":  # instructors get no variant: they see the course's literal cases
         env.update(variant_environment(spawner, name))
+    else:  # the instructor grades the class from their server (autograde's own sandbox bounds each kernel)
+        spawner.mem_limit, spawner.cpu_limit = None, None
     spawner.environment = {**spawner.environment, **env}
 
 

@@ -27,21 +27,13 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Unicode
 
-ROOT = Path("/sys/fs/cgroup")
+# the grading sandbox's reading of this process's groups (also in the Hub's <prefix>/lib)
+from grading.course.cgroups import ROOT, _own_paths
+
 #: v1 hierarchies a server's group is made in (memory: the limit; cpu: the CFS quota)
 V1 = ("memory", "cpu")
 #: the CFS period of a v1 or v2 CPU quota (microseconds; the kernel's default)
 PERIOD_US = 100_000
-
-
-def _own_paths() -> dict[str, str]:
-    """``{controller or '': path}`` of this process's groups (``/proc/self/cgroup``)."""
-    out = {}
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _id, controllers, path = line.split(":", 2)
-        for name in controllers.split(",") if controllers else [""]:
-            out[name] = path
-    return out
 
 
 def bases() -> tuple[list[Path], str | None]:
