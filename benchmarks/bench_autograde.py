@@ -198,25 +198,43 @@ def print_breakdown(times) -> None:
 
 
 def sandbox_alone(runs: int = 20) -> tuple[list[float], list[float]]:
-    """Seconds to run ``python -c pass`` plainly and in the grading sandbox, alternating."""
+    """Seconds to run ``python -c pass`` plainly and in the grading sandbox, alternating.
+
+    The sandbox as each kernel gets it: its socket folder (a tmpfs mounted as root), its control
+    groups (memory, tasks, CPU quota) and their shell, the seccomp filter on a pipe (the program
+    itself is built once per grader process, before the runs), bwrap and setpriv.
+    """
     import subprocess
 
-    from grading.course import sandbox
+    from grading.course import cgroups, sandbox, seccomp
 
+    seccomp.program()  # once per run, as in the grader
+    limits, identity = sandbox.Limits(), sandbox.kernel_identity()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        for name in ("run", "helpers", "submission"):
+        for name in ("helpers", "submission"):
             (base / name).mkdir()
-        cmd = sandbox.bwrap_command(private_dir=base / "run", submission_dir=base / "submission",
-                                    student_helpers=base / "helpers", limits=sandbox.Limits(),
-                                    identity=sandbox.kernel_identity(), figures="none")
-        boxed = [*cmd[:cmd.index(sys.executable)], sys.executable, "-I", "-c", "pass"]
         bare, inside = [], []
-        for _ in range(runs):
-            for argv, out in (([sys.executable, "-I", "-c", "pass"], bare), (boxed, inside)):
-                start = time.perf_counter()
-                subprocess.run(argv, check=True)
-                out.append(time.perf_counter() - start)
+        for i in range(runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
+            bare.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            private, mounted = sandbox.private_folder(identity, limits.run_kb)
+            group = cgroups.KernelGroup(f"course-bench-{os.getpid()}-{i}", limits.group_memory_mb, limits.processes,
+                                        limits.cpus)
+            fd = seccomp.pipe_for_bwrap()
+            cmd = sandbox.bwrap_command(private_dir=private, submission_dir=base / "submission",
+                                        student_helpers=base / "helpers", limits=limits, identity=identity,
+                                        figures="none", seccomp_fd=fd, groups=group.inside())
+            boxed = group.wrap([*cmd[:cmd.index(sys.executable)], sys.executable, "-I", "-c", "pass"])
+            subprocess.run(boxed, check=True, pass_fds=(fd,))
+            os.close(fd)
+            group.remove()
+            if mounted:
+                sandbox._libc().umount2(str(private).encode(), 2)
+            private.rmdir()
+            inside.append(time.perf_counter() - start)
     return bare, inside
 
 

@@ -24,7 +24,13 @@ Classes (``Attack.klass``) and the layer of the sandbox that must stop them (``l
   ``helpers``, plant ``.pth``/``sitecustomize``/``usercustomize`` in every ``site-packages``,
   overwrite classmates' ``submitted/`` notebooks, kill processes, fill ``/tmp`` and ``$HOME``
   and plant an IPython startup file there.
-* ``resources``: fork/spawn/thread bombs, huge files, open files, memory, cells sleeping or
+* ``harm_others`` since issue 21: fill the socket folder (the grader's temporary folder on the host:
+  1.5 GB landed there before the seal was reached on autograde's path); a nested user and mount
+  namespace with a tmpfs, ``io_uring``, a key left in the user keyring, ``bpf``, ``ptrace``
+  (the seccomp filter); :func:`last_gaps` builds the probes ``test_sandbox_layers.py`` grades
+  through the CLI (every denied call, the keyrings across two kernels of a shard, a CPU hog beside
+  an honest classmate, a stall against a budget from the work).
+* ``resources``: fork/spawn/thread bombs, a CPU hog of 150 processes, huge files, open files, memory, cells sleeping or
   spinning just under the cell timeout (per-notebook budget), floods of stdout, of outputs
   carrying the hidden-test payload key (in its own cells, in solution cells, and from the
   student function while a test cell runs), nested payloads.
@@ -1237,6 +1243,20 @@ def corpus(toy: tuple, nb1: tuple | None, *, cell_timeout: float) -> list[Attack
         toy_only(lambda me: (gs.with_solutions(trel, tsrc, lambda g, c: NESTED_PAYLOAD + gs._prepend_body(c, "_emit_nested()\n")
                                                if g in last_sol else c), total)))
 
+    # ---------------------------------------------------------------- the sandbox's last gaps (issue 21)
+    add("harm_fill_socket_folder", "harm_others", "sealed socket folder (a bounded tmpfs of its own)",
+        "writes 16 MiB files into its socket folder (/run/kernel, the grader's temporary folder on the host) "
+        "until refused: 1.5 GB landed there before the seal was reached on the autograde path",
+        toy_only(lambda me: (_insert_after_setup(_blank(trel), FILL_SOCKET_FOLDER.replace("__MARKME__", repr(MARK + me))),
+                             0.0)))
+    add("escape_nested_namespaces", "harm_others", "seccomp filter",
+        "a nested user + mount namespace (then a tmpfs mounted in it), an io_uring, a key left in the user "
+        "keyring, a bpf map, ptrace of its parent; honest answers (expected: full marks)",
+        toy_only(lambda me: (_insert_after_setup(_honest(trel, tsrc), SYSCALLS + ESCAPE), total)))
+    add("res_cpu_hog", "resources", "per-kernel CPU quota",
+        "150 processes spinning beside its classmates' kernels; honest answers (expected: full marks)",
+        toy_only(lambda me: (_insert_after_setup(_honest(trel, tsrc), CPU_HOG), total)))
+
     # ---------------------------------------------------------------- forge the record
     # The functions only know the visible test's answer (so the visible part passes) and return zeros
     # otherwise: grade_hidden's own record is wrong, or suppressed, and a correct record is shown elsewhere.
@@ -1755,6 +1775,45 @@ for _pid in _kids:
     os.waitpid(_pid, 0)
 print("CPU", json.dumps(_view))
 """
+
+#: the issue-21 attack on the host: fill the kernel's socket folder (bounded: 96 x 16 MiB, 4 s)
+FILL_SOCKET_FOLDER = '''
+import os, time
+_block = b"\\2" * (16 << 20)
+_t0, _done = time.monotonic(), 0
+for _i in range(96):
+    if time.monotonic() - _t0 > 4:
+        break
+    try:
+        with open("/run/kernel/%s_run_%d" % (__MARKME__, _i), "wb") as _fh:
+            _fh.write(_block)
+        _done += 1
+    except OSError as exc:
+        print("socket folder refused:", type(exc).__name__)
+        break
+print("socket folder took", _done * 16, "MiB")
+'''
+
+#: nested namespaces and a mount, io_uring, a key, bpf, ptrace: each made in a forked child (SYSCALLS' call)
+ESCAPE = r'''
+def _nest_and_mount():
+    rc = _libc.unshare(0x10000000 | 0x20000)
+    if rc != 0:
+        return "unshare: " + errno.errorcode.get(ctypes.get_errno(), "?")
+    os.makedirs("/tmp/nested", exist_ok=True)
+    rc = _libc.mount(b"none", b"/tmp/nested", b"tmpfs", 0, None)
+    return "mounted" if rc == 0 else "mount: " + errno.errorcode.get(ctypes.get_errno(), "?")
+_r, _w = os.pipe()
+_pid = os.fork()
+if _pid == 0:
+    os.write(_w, _nest_and_mount().encode())
+    os._exit(0)
+os.close(_w)
+print("nested:", os.read(_r, 100).decode())
+os.waitpid(_pid, 0)
+print("io_uring:", call("io_uring_setup", 8, bytes(120)), "key:", call("add_key", b"user", b"left", b"v", 1, -4),
+      "bpf:", call("bpf", 0, bytes(72), 72), "ptrace:", call("ptrace", 16, os.getppid(), 0, 0))
+'''
 
 #: a stall longer than any budget a measured toy notebook gets
 STALL_LONG = "import time\ntime.sleep(3600)\n"

@@ -69,11 +69,13 @@ class SeccompUnavailable(RuntimeError):
 
 @functools.lru_cache(maxsize=1)
 def _lib() -> ctypes.CDLL:
-    name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
-    try:
-        lib = ctypes.CDLL(name, use_errno=True)
-    except OSError as exc:
-        raise SeccompUnavailable(f"libseccomp not found ({exc}): sudo apt-get install libseccomp2") from None
+    try:  # the soname first: find_library runs ldconfig (tens of milliseconds)
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError:
+        try:
+            lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so", use_errno=True)
+        except OSError as exc:
+            raise SeccompUnavailable(f"libseccomp not found ({exc}): sudo apt-get install libseccomp2") from None
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
