@@ -185,6 +185,10 @@ def _measure(course: Course, assignments: list[str], log) -> None:
             log(f"note: run times not measured ({exc}); autograde gives each notebook {budget.UNMEASURED} s. "
                 "Release again on the grading machine")
             return
+        except Exception as exc:  # a measurement is no reason to stop a release: that notebook keeps the default
+            log(f"note: {name}'s run time not measured ({type(exc).__name__}: {exc}); autograde gives it "
+                f"{budget.UNMEASURED} s")
+            continue
         log(f"measured {name}: " + ", ".join(f"{nb} {t:.1f} s" for nb, t in times.items()))
 
 
