@@ -441,3 +441,16 @@ def test_the_budget_comes_from_the_work_and_the_report_says_when_it_was_hit(auto
     (entry,) = [e for e in autograded["stall_report"] if e["student"] == "e_stall"]
     said = " ".join(entry["problems"] + entry["cells"])
     assert f"time budget of {budget} s" in said and "took at release" in said, said
+
+
+@pytest.mark.parametrize("table, named", [
+    ("budget_factor = 0", "grading.budget_factor = 0"),
+    ('notebook_timeout = "x"', "grading.notebook_timeout = 'x'"),
+    ("budget_factr = 2", "unknown key grading.budget_factr"),
+])
+def test_a_mistake_in_the_budget_settings_is_one_line_naming_the_key(tmp_path, table, named):
+    (tmp_path / "src" / "00_a").mkdir(parents=True)
+    (tmp_path / "course.toml").write_text(f"[grading]\n{table}\n")
+    done = _cli(tmp_path, tmp_path / "src", "config")
+    lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+    assert done.returncode != 0 and len(lines) == 1 and named in lines[0], lines
