@@ -21,13 +21,13 @@ env:
 # The grading sandbox needs Debian's bubblewrap (and setpriv, util-linux). As root with apt-get it is
 # installed here; otherwise this fails, naming the command to run (never a silent skip).
 sandbox:
-	@command -v bwrap >/dev/null && command -v setpriv >/dev/null || { \
+	@command -v bwrap >/dev/null && command -v setpriv >/dev/null && ldconfig -p | grep -q libseccomp.so.2 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "[sandbox] installing bubblewrap (apt-get)"; \
+	    echo "[sandbox] installing bubblewrap and libseccomp2 (apt-get)"; \
 	    (apt-get update -qq || true) >/dev/null 2>&1; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux libseccomp2 >/dev/null; \
 	  else \
-	    echo "the grading sandbox needs bubblewrap: sudo apt-get install bubblewrap (see grading/README.md)"; exit 1; \
+	    echo "the grading sandbox needs bubblewrap and libseccomp2: sudo apt-get install bubblewrap libseccomp2 (see grading/README.md)"; exit 1; \
 	  fi; }
 	@command -v bwrap >/dev/null || { echo "bubblewrap could not be installed"; exit 1; }
 
