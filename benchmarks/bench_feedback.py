@@ -6,7 +6,7 @@ time. Measured side by side, alternating, on each of the four course notebooks a
 
 * ``plain``: nbgrader's feedback template through nbconvert's ``HTMLExporter`` (what the
   feedback step rendered before);
-* ``inert``: the same template through ``grading.course.inert.InertHTMLExporter``.
+* ``inert``: the course's own page (``grading.course.feedback_page``) of the inert notebook.
 
 The feedback step's other work (nbgrader's database reads, ``ForStudents``, writing files) is
 the same for both, so the ratio below is an upper bound of the step's overhead.
@@ -30,7 +30,7 @@ from _timing import ratio, summary  # noqa: E402
 from nbconvert.exporters import HTMLExporter  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
-from grading.course.inert import InertHTMLExporter  # noqa: E402
+from grading.course.feedback_page import FeedbackPageExporter  # noqa: E402
 
 
 def _config() -> Config:
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     notebooks = sorted((REPO / "notebooks").glob("0*/*.ipynb"))
-    plain, inert = HTMLExporter(config=_config()), InertHTMLExporter(config=_config())
+    plain, inert = HTMLExporter(config=_config()), FeedbackPageExporter(config=_config())
     print("| notebook | plain (s) | inert (s) | ratio inert / plain |")
     print("|---|---|---|---|")
     totals = {"plain": [], "inert": []}

@@ -37,7 +37,8 @@ from grading.course import settings as course_settings  # noqa: E402
 from grading.course.execute import GuardedExecute  # noqa: E402
 from grading.course.formgrader_guard import install as guard_formgrader  # noqa: E402
 from grading.course.forstudents import ForStudents  # noqa: E402
-from grading.course.inert import InertHTMLExporter, InertNotebook  # noqa: E402
+from grading.course.feedback_page import FeedbackPageExporter  # noqa: E402
+from grading.course.inert import InertNotebook  # noqa: E402
 from grading.course.restore import RestoreCells  # noqa: E402
 from grading.course.verify import VerifyHiddenTests  # noqa: E402
 
@@ -96,7 +97,7 @@ c.CoursePolicy.grace_minutes = COURSE.late.grace_minutes
 # Feedback shows students no hidden-test code and nothing the grading kernel printed: their
 # sources, the tests' visible part and the grader's verdicts, rendered inert (no script runs).
 c.GenerateFeedback.preprocessors = [ForStudents, GetGrades, CSSHTMLHeaderPreprocessor]
-c.GenerateFeedback.exporter_class = InertHTMLExporter
+c.GenerateFeedback.exporter_class = FeedbackPageExporter
 # Every other HTML view of a submission (formgrader's submission and manual-grading pages, which
 # load this file) renders the whitelisted notebook, sanitised, under a script policy of its own:
 # formgrader_guard.py, installed here so that every server that serves this course has it.

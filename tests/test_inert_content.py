@@ -181,6 +181,21 @@ def graded(tmp_path_factory):
     server.shutdown()
 
 
+def _axe() -> Path:
+    """axe-core's script, from the npm registry (installed once into the test artifacts)."""
+    prefix = se.ARTIFACTS / "node"
+    script = prefix / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise se.SetupFailed("npm is missing: sudo apt-get install npm (the accessibility test needs axe-core)")
+        done = subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
+                               "axe-core@4.14.1"], capture_output=True, text=True)
+        if done.returncode or not script.exists():
+            raise se.SetupFailed(f"npm install axe-core failed: {done.stderr[-1500:]}")
+    return script
+
+
 def _feedback(course, student) -> Path:
     return course.root / "feedback" / student / TOY / "toy.html"
 
@@ -197,7 +212,7 @@ def test_feedback_holds_no_hidden_test(graded):
                 continue
             assert not [h for h in HIDDEN if h in text], (student, "base64")
     honest = _feedback(graded["course"], "honest").read_text()
-    assert honest.count("Passed: toy.square: all 2 hidden cases passed") == 2  # the grader's verdicts are there
+    assert honest.count("✓ Passed") == 2 and honest.count("toy.square: all 2 hidden cases passed") == 2
 
 
 def _watch(page, dialogs: list):
@@ -237,6 +252,27 @@ def test_feedback_pages_run_nothing(graded):
             page.close()
         browser.close()
     assert not _Listener.hits, _Listener.hits
+
+
+def test_feedback_page_is_accessible(graded):
+    """axe-core (WCAG 2 A/AA rules and best practices) finds nothing on the returned feedback pages."""
+    chromium, axe = se.ensure_chromium(), _axe()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=se.CHROMIUM_ARGS)
+        context = browser.new_context(bypass_csp=True)  # the page's policy would refuse the test's own script
+        for student in ("honest", "outputs"):
+            page = context.new_page()
+            page.goto(_feedback(graded["course"], student).as_uri())
+            page.add_script_tag(path=str(axe))
+            found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                                  ".map(v => v.id + ': ' + v.nodes.length + ' ' + v.nodes[0].html.slice(0, 120))")
+            assert found == [], (student, found)
+            page.keyboard.press("Tab")  # the first stop is a link of the page, visibly focused
+            assert page.evaluate("() => document.activeElement.tagName") in ("A", "PRE")
+            page.close()
+        browser.close()
 
 
 def _formgrader(graded):

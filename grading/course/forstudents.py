@@ -14,8 +14,8 @@ So the feedback notebook is built from:
   tests raised; instructor paths in it masked with ``…``;
 * no other output.
 
-The page is then rendered inert (``inert.InertHTMLExporter``: whitelisted fields, sanitised
-markdown, a script-free Content-Security-Policy).
+The page is then rendered inert (``feedback_page.FeedbackPageExporter``: whitelisted fields,
+sanitised markdown, a script-free Content-Security-Policy).
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def verdict_outputs(verdict) -> list:
     if not isinstance(verdict, dict):
         return [new_output("stream", name="stderr", text=NO_VERDICT + "\n")]
     if verdict.get("passed") is True:
-        said = str(verdict.get("message") or "the grader's hidden tests agree with your work.")
-        return [new_output("stream", name="stdout", text=f"Passed: {said.rstrip()}\n")]
+        said = str(verdict.get("message") or "The grader's hidden tests agree with your work.")
+        return [new_output("stream", name="stdout", text=said.rstrip() + "\n")]
     if verdict.get("visible_error"):
         text = (f"The visible tests of this cell failed when your work was graded ({verdict['visible_error']}). "
                 "Run this cell in your notebook to see the details.")

@@ -19,10 +19,10 @@ template reads is recreated with the type it must have, anything else is dropped
   the grader's verdict (``VERDICT_KEY``, written by ``verify.py``); the notebook keeps a fixed
   kernel description.
 
-On top, ``InertHTMLExporter`` renders with nbconvert's ``sanitize_html`` and puts a
-Content-Security-Policy (``PAGE_POLICY``: no script at all, images only inline) first in the
-page's head, so a byte that slipped past the rebuild still cannot run. Formgrader's views get
-the same notebook rebuild and an HTTP policy of their own (``formgrader_guard.py``).
+On top, the pages that show it carry a Content-Security-Policy, so a byte that slipped past the
+rebuild still cannot run: the returned feedback ``PAGE_POLICY`` (no script at all, images only
+inline; ``feedback_page.py``), formgrader's views an HTTP policy of their own
+(``formgrader_guard.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import re
 
 import bleach
 import nbformat
-from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
@@ -199,30 +198,3 @@ class InertNotebook(Preprocessor):
 
     def preprocess(self, nb, resources):
         return inert_notebook(nb), resources
-
-
-def with_policy(html: str, policy: str = PAGE_POLICY) -> str:
-    """``html`` with a Content-Security-Policy ``<meta>`` as the first element of its head."""
-    tag = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
-    match = re.search(r"<head[^>]*>", html, flags=re.IGNORECASE)
-    if match is None:
-        return f"<!DOCTYPE html>\n<html><head>{tag}</head>\n{html}</html>"
-    return html[:match.end()] + "\n" + tag + html[match.end():]
-
-
-class InertHTMLExporter(HTMLExporter):
-    """nbconvert's HTML exporter that renders only inert content (the feedback pages).
-
-    Every preprocessor runs first (nbgrader's included); the notebook handed to the template
-    is then :func:`inert_notebook` of the result, markdown and HTML go through nbconvert's
-    sanitiser, and the page carries ``PAGE_POLICY``.
-    """
-
-    def _preprocess(self, nb, resources):
-        nb, resources = super()._preprocess(nb, resources)
-        return inert_notebook(nb), resources
-
-    def from_notebook_node(self, nb, resources=None, **kw):
-        self.sanitize_html = True
-        html, resources = super().from_notebook_node(nb, resources, **kw)
-        return with_policy(html), resources
