@@ -149,6 +149,9 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
         if why:
             log(f"note: kernels get no control group ({why}); memory is bounded per process (RLIMIT_AS) "
                 "and processes per kernel (RLIMIT_NPROC) only")
+        elif cgroups.cpu_missing():
+            log(f"note: kernels get no CPU quota of their own ({cgroups.cpu_missing()}): a CPU hog slows the "
+                "kernels graded beside it")
     else:
         os.environ[sandboxing.NO_SANDBOX_ENV] = "1"
         log("WARNING: grading WITHOUT the sandbox (--no-sandbox): a submission can read the reference "
