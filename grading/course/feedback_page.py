@@ -122,8 +122,8 @@ def render(nb, info: dict) -> str:
         label = f"In [{cell.execution_count}]" if cell.get("execution_count") else "Code"
         parts = [f'<div class="cell code" id="{anchor}"><div class="label">{html.escape(label)}</div>',
                  f'<pre tabindex="0" aria-label="{html.escape(label)} source"><code>{code}</code></pre>']
-        verdict = _verdict(cell)
         meta = cell.metadata.get("nbgrader", {})
+        verdict = _verdict(cell) if meta.get("grade") and not meta.get("solution") else None
         if verdict is not None:
             passed, text = verdict
             points = f"{_number(meta.get('score'))} / {_number(meta.get('points'))} points"
