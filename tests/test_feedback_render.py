@@ -35,6 +35,16 @@ FIT = {
     "untouched": "def fit_normalization(X):\n    raise NotImplementedError()\n",
     "right": "def fit_normalization(X):\n    mu = np.mean(X, axis=1, keepdims=True)\n"
              "    return mu, np.mean((X - mu) ** 2, axis=1, keepdims=True)\n",
+    # four frames deep: the block keeps the student's outermost line and the two innermost
+    "deep": "def _center(X):\n    return X - np.mean(X, axis=1)\n"
+            "def _spread(X):\n    return np.mean(_center(X) ** 2, axis=1, keepdims=True)\n"
+            "def _var(X):\n    return _spread(X)\n"
+            "def fit_normalization(X):\n    mu = np.mean(X, axis=1, keepdims=True)\n    sigma2 = _var(X)\n"
+            "    return mu, sigma2\n",
+    # the function handed over where its result was meant (notebook 4's backprop vs backprop(params))
+    "wrong_object": "def stats(X):\n    mu = np.mean(X, axis=1, keepdims=True)\n"
+                    "    return {'mu': mu, 'sigma2': np.mean((X - mu) ** 2, axis=1, keepdims=True)}\n"
+                    "def fit_normalization(X):\n    s = stats\n    return s['mu'], s['sigma2']\n",
 }
 #: Text of library code that must never reach the student (sources of helpers/checks, paths).
 LIBRARY = ("helpers/checks", "site-packages", "raise CheckFailure", "def check_fit_visible", "hints = {",
@@ -96,6 +106,26 @@ def test_the_keepdims_crash_keeps_the_students_line_and_adds_the_hint(ran):
     assert lines[2].strip() == "sigma2 = np.mean((X - mu) ** 2, axis=1)"
     assert lines[3] == "ValueError: operands could not be broadcast together with shapes (2,4) (2,)"
     assert lines[4].startswith("Hint: ") and "keepdims=True" in lines[4] and "(2, 1)" in lines[4]
+
+
+def test_a_deep_crash_shows_the_students_first_and_failing_lines(ran):
+    _, lines = _error(ran["deep"])
+    assert lines[0] == "✗ Exercise 1: fit_normalization crashed (test cell, line 4)"
+    frames = [ln for ln in lines if ln.startswith("  Cell In[")]
+    assert [f.rsplit(" in ", 1)[1] for f in frames] == ["fit_normalization", "_spread", "_center"], lines
+    assert "sigma2 = _var(X)" in lines[2] and lines[3] == "  …"
+    assert lines[lines.index(frames[-1]) + 1].strip() == "return X - np.mean(X, axis=1)"
+    assert sum(1 for ln in lines if ln.startswith("  ")) <= feedback.MAX_FRAME_LINES + 1  # + the ellipsis
+    assert lines[-1].startswith("Hint: ") and "keepdims=True" in lines[-1]
+
+
+def test_a_function_passed_for_its_result_gets_a_hint(ran):
+    _, lines = _error(ran["wrong_object"])
+    assert "return s['mu'], s['sigma2']" in "\n".join(lines)
+    assert "TypeError: 'function' object is not subscriptable" in lines
+    assert lines[-1].startswith("Hint: ") and "backprop(params)" in lines[-1]
+    params = {"W1": np.ones((2, 2))}
+    assert "called like a function" in feedback.crash_hint(_raised(lambda: params(2)))
 
 
 def test_a_wrong_shape_names_the_case_and_the_hint(ran):

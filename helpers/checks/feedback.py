@@ -42,6 +42,9 @@ EXERCISE_POINTS: dict[str, dict[int, int]] = {
 
 #: At most this many lines in a failure block (crashes add the student's own frames).
 MAX_LINES = 8
+#: A crash shows the student's frames from the outermost (the line they wrote that started it)
+#: to the one that failed, in at most this many lines (two per frame; the middle elided).
+MAX_FRAME_LINES = 6
 _WIDTH = 110
 _EXERCISE = re.compile(r"^\s*(?:[rRuU]?)(?:\"\"\"|''')\s*Exercise\s+(\d+)\s*[:.]")
 _RED, _GREEN, _BOLD, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[1m", "\x1b[0m"
@@ -69,6 +72,10 @@ def test_cell_exercise(source: str) -> int | None:
 
 
 # --------------------------------------------------------------------------- known mistakes
+_WRONG_OBJECT = re.compile(r"'([\w.]+)' object is not (subscriptable|callable)")
+#: Types of values (not functions): indexing them is right, calling them is the mistake.
+_VALUES = frozenset({"dict", "list", "tuple", "str", "int", "float", "numpy.ndarray", "ndarray", "numpy.float64",
+                     "NoneType"})
 _SHAPES = re.compile(r"shapes\s+\(([\d,\s]*)\)\s+\(([\d,\s]*)\)")
 
 
@@ -97,6 +104,15 @@ def crash_hint(exc: BaseException) -> str | None:
     if isinstance(exc, ValueError) and text.startswith("matmul:"):
         return ("A @ B needs as many columns in A as rows in B: W[l] has shape (n[l], n[l-1]) and A[l-1] "
                 "(n[l-1], m); print the shapes (a missing or extra .T?)")
+    wrong = _WRONG_OBJECT.search(text) if isinstance(exc, TypeError) else None
+    if wrong:
+        kind, use = wrong.group(1), wrong.group(2)
+        if use == "subscriptable" and kind not in _VALUES:
+            return (f"a {kind} object was indexed like a dict or an array: if it is a function (or callable, "
+                    f"like a backprop), pass what calling it returns, e.g. backprop(params), not the function")
+        if use == "callable" and kind in _VALUES:
+            return (f"a {kind} was called like a function: where a function is expected, pass the function "
+                    f"itself (e.g. backprop, not backprop(params))")
     if isinstance(exc, TypeError) and "NoneType" in text:
         return "a value is None: a function without `return` gives None"
     if isinstance(exc, NameError):
@@ -179,7 +195,11 @@ def render_failure(exc: BaseException, *, color: bool = True) -> list[str]:
         student = _cell_frames(cause.__traceback__)
         if frames:  # the test cell's own frame is not the student's function
             student = [f for f in student if f[:3] != frames[0][:3]]
-        for label, line, func, src in student[-2:]:
+        for frame in _bounded(student):
+            if frame is None:
+                out.append("  …")
+                continue
+            label, line, func, src = frame
             out.append(f"  {label}, line {line}, in {func}")
             if src:
                 out.append(f"    {_clip(src)}")
@@ -195,6 +215,15 @@ def render_failure(exc: BaseException, *, color: bool = True) -> list[str]:
     if hint:
         out.append(f"{bold}Hint:{reset} {hint}")
     return out
+
+
+def _bounded(frames: list) -> list:
+    """The outermost frame, ``None`` for the elided middle, and the innermost ones: at most
+    ``MAX_FRAME_LINES`` lines (the student's line that started it is never dropped)."""
+    keep = MAX_FRAME_LINES // 2
+    if len(frames) <= keep:
+        return frames
+    return [frames[0], None, *frames[len(frames) - (keep - 1):]]
 
 
 def render_check_failure(exc: BaseException) -> list[str]:
