@@ -284,6 +284,18 @@ SHORTCUTS: dict[str, list[tuple[str, str]]] = {
          "def backward_fixed(AL, Y, cache, params, lambd=0.0):\n"
          "    return _backward_pub(AL, Y, _dc.replace(cache, output='sigmoid'), params, lambd=lambd)\n"),
     ],
+    "gradcheck.sampled": [
+        ("the withheld reference", "from helpers._withheld import load as _load\n\n"
+         "(_ref,) = _load('gradcheck', ['sampled_entry_check'], 'notebook 4, exercise 7')\n\n"
+         "def sampled_entry_check(cost_fn, params, grads, k, seed, atol, rtol, eps=1e-7):\n"
+         "    return _ref(cost_fn, params, grads, k=k, seed=seed, atol=atol, rtol=rtol, eps=eps)\n"),
+        ("entries compared with an exact gradient instead of finite differences (no call of J)",
+         "def sampled_entry_check(cost_fn, params, grads, k, seed, atol, rtol, eps=1e-7):\n"
+         "    inner = _free_vars(cost_fn).get('cost_fn', cost_fn)  # the check's call counter wraps J\n"
+         "    truth = _true_grads(inner, params)\n"
+         "    return {k_ for k_ in truth if np.any(np.abs(np.ravel(grads[k_]) - np.ravel(truth[k_]))\n"
+         "                                        > atol + rtol * np.abs(np.ravel(truth[k_])))}\n"),
+    ],
     "gradcheck.regularized": [
         ("the course's cost function rebuilt from the cost function's data",
          "from helpers.network import make_cost_fn as _make\n\n"

@@ -160,8 +160,45 @@ def make_regularized(cost_factor=1.0, grad_on_b=False):
     return l2_regularized
 
 
+def make_sampled(per_entry=True, sample_all=False):
+    """Exercise 7's student: k entries per block from rng.choice, each judged by atol + rtol |approx|.
+
+    per_entry=False judges the sampled entries of a block by one norm ratio (>= 1e-4) instead;
+    sample_all=True perturbs every entry (the slide's full loop).
+    """
+
+    def sampled_entry_check(cost_fn, params, grads, k, seed, atol, rtol, eps=1e-7):
+        theta, layout = p2v(params)
+        dtheta = g2v(grads, layout)
+        rng = np.random.default_rng(seed)
+        failing, start = set(), 0
+        for name, shape in layout:
+            size = int(np.prod(shape))
+            picked = np.arange(size) if sample_all else rng.choice(size, min(k, size), replace=False)
+            idx = start + picked
+            approx = np.empty(idx.size)
+            for j, i in enumerate(idx):
+                plus, minus = theta.copy(), theta.copy()
+                plus[i] += eps
+                minus[i] -= eps
+                approx[j] = (cost_fn(v2p(plus, layout)) - cost_fn(v2p(minus, layout))) / (2 * eps)
+            exact = dtheta[idx]
+            if per_entry:
+                bad = np.any(np.abs(approx - exact) > atol + rtol * np.abs(approx))
+            else:
+                den = np.linalg.norm(approx) + np.linalg.norm(exact)
+                bad = den > 0 and np.linalg.norm(approx - exact) / den >= 1e-4
+            if bad:
+                failing.add("d" + name)
+            start += size
+        return failing
+
+    return sampled_entry_check
+
+
 CORRECT = {
     "gradcheck.flatten": (p2v, v2p, g2v),
+    "gradcheck.sampled": (make_sampled(),),
     "gradcheck.approx": (make_approx(),),
     "gradcheck.check": (make_check(),),
     "gradcheck.bug_hunt": (make_hunt(),),
@@ -295,6 +332,42 @@ def test_the_toy_data_term_gradient_is_its_derivative():
         approx = (G.toy_data_cost(ref.vector_to_params(theta + e, layout))
                   - G.toy_data_cost(ref.vector_to_params(theta - e, layout))) / (2 * eps)
         assert approx == pytest.approx(ref.grads_to_vector(grads, layout)[i], abs=1e-8)
+
+
+@pytest.mark.parametrize("variant", [None, *MANY_VARIANTS])
+def test_sampled_cases_judge_every_entry_far_from_its_tolerance(variant):
+    # exercise 7: the verdict on a block cannot depend on the sample or on the rounding of a
+    # different (correct) finite difference. With r = |approx - dtheta| / (atol + rtol |approx|) per
+    # entry: a correct block has every r < 0.3; a wrong block has fewer than k entries that are not
+    # clearly failing (r > 3), so every sample of k holds one; a block with both kinds ("either")
+    # may be reported either way
+    for case in cases_of("gradcheck.sampled", variant):
+        inputs = G._sampled_inputs(case)
+        grads = G._backprop(inputs)(inputs["params"]) if inputs["bugs"] else None
+        if grads is None:
+            grads = G._cost_fn(inputs).gradients(inputs["params"])
+        result = ref.gradient_check(G._cost_fn(inputs), inputs["params"], grads, inputs["eps"])
+        a, d = result.dtheta_approx, ref.grads_to_vector(grads, result.layout)
+        ratio = np.abs(a - d) / (inputs["atol"] + inputs["rtol"] * np.abs(a))
+        expected = G._sampled_expected(inputs)
+        for name in result.layout.grad_names:
+            r = ratio[result.layout.slice(name)]
+            if name in expected["wrong"]:
+                assert np.sum(r <= 3) < min(inputs["k"], r.size) or (r.size <= inputs["k"] and (r > 3).any()), (
+                    case, name, np.sort(r))
+            elif name not in expected["either"]:
+                assert np.all(r < 0.3), (case, name, np.sort(r)[-3:])
+        assert set(expected["wrong"]) | set(expected["either"]) == set(
+            planted_bugs.affected_blocks(inputs["bugs"], inputs["L"], hidden=inputs["hidden"], lambd=inputs["lambd"])
+        ), case
+
+
+def test_sampled_check_of_every_entry_or_by_one_norm_fails():
+    """Exercise 7: the full loop exceeds the call budget; a norm ratio over the sample misses the deep db1."""
+    v = verdict("gradcheck.sampled", make_sampled(sample_all=True))
+    assert not v.passed and "called" in v.message, v.message
+    deep = [c for c in CASES["gradcheck.sampled"] if c.get("hidden") == "sigmoid"]
+    assert deep and G._sampled_expected(G._sampled_inputs(deep[0]))["wrong"] == ["db1"]
 
 
 def test_some_hidden_cases_are_buggy_and_some_clean():

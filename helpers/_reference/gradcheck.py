@@ -25,6 +25,7 @@ from helpers._validation import (
     check_choice,
     check_count,
     check_eps,
+    check_nonnegative_float,
     check_params,
     param_names,
 )
@@ -449,3 +450,81 @@ def gradient_check(
         directional=directional, n_directions=n_directions,
         seed=int(seed) if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) else None,
     )
+
+
+# --------------------------------------------------------------------------- per entry, sampled
+def entry_failures(dtheta_approx, dtheta, *, atol: float, rtol: float) -> np.ndarray:
+    """Entries that fail ``|dtheta_approx - dtheta| <= atol + rtol |dtheta_approx|``.
+
+    PyTorch's ``gradcheck`` criterion, entry by entry (CS231n judges each entry too): unlike one
+    norm ratio over ``theta``, it cannot be passed by a wrong block whose gradient is small next to
+    the others. ``atol`` keeps round-off from failing correct tiny entries (notebook 3: about
+    ``u |J| / eps`` per entry).
+
+    Parameters
+    ----------
+    dtheta_approx, dtheta : array_like of shape (n,)
+    atol, rtol : float
+        Both >= 0.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    a = np.asarray(dtheta_approx, dtype=np.float64)
+    d = np.asarray(dtheta, dtype=np.float64)
+    if a.shape != d.shape:
+        raise ValueError(f"dtheta_approx has shape {a.shape} but dtheta has {d.shape}")
+    atol, rtol = check_nonnegative_float(atol, "atol"), check_nonnegative_float(rtol, "rtol")
+    return np.abs(a - d) > atol + rtol * np.abs(a)
+
+
+def sample_entries(layout: ParamLayout, k: int, seed) -> dict:
+    """``min(k, size)`` distinct positions of each block (indices into ``theta``), drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, offset, size in zip(layout.grad_names, layout.offsets, layout.sizes, strict=True):
+        out[name] = offset + rng.choice(size, size=min(int(k), size), replace=False)
+    return out
+
+
+def sampled_entry_check(cost_fn, params, grads, *, k: int, seed, atol: float, rtol: float,
+                        eps: float = 1e-7) -> set:
+    """The blocks with a sampled entry that fails :func:`entry_failures`: ``2 k`` evaluations of J per block.
+
+    For a large network the slide's loop costs ``2n`` evaluations of ``J``; CS231n checks a few
+    entries of every block instead. Each sampled entry gets the centered difference.
+
+    Parameters
+    ----------
+    cost_fn : callable
+        ``cost_fn(params) -> float``.
+    params, grads : dict
+        Parameters and the backprop gradients to check.
+    k : int
+        Entries per block (all of a smaller block).
+    seed : int
+        Seed of ``np.random.default_rng`` for the sample.
+    atol, rtol : float
+        Criterion of :func:`entry_failures`.
+    eps : float, default 1e-7
+
+    Returns
+    -------
+    set of str
+        Names of the failing gradient blocks (``"dW1"``, ...).
+    """
+    theta, layout = params_to_vector(params)
+    dtheta = grads_to_vector(grads, layout)
+    bad = set()
+    for name, positions in sample_entries(layout, check_count(k, "k"), seed).items():
+        approx = np.empty(positions.size)
+        for j, i in enumerate(positions):
+            plus, minus = theta.copy(), theta.copy()
+            plus[i] += eps
+            minus[i] -= eps
+            approx[j] = (_cost_value(cost_fn(vector_to_params(plus, layout)), "J(theta + eps e_i)")
+                         - _cost_value(cost_fn(vector_to_params(minus, layout)), "J(theta - eps e_i)")) / (2 * eps)
+        if entry_failures(approx, dtheta[positions], atol=atol, rtol=rtol).any():
+            bad.add(name)
+    return bad

@@ -76,6 +76,7 @@ __all__ = [
     "visible_fixed_backward",
     "visible_flatten",
     "visible_regularized",
+    "visible_sampled",
 ]
 
 # --------------------------------------------------------------------------- variants
@@ -677,6 +678,90 @@ REGULARIZED = register(Check(
 ))
 
 
+# --------------------------------------------------------------------------- (f) sampled entries
+def _sampled_inputs(case: dict) -> dict:
+    inputs = build_case(case)
+    inputs.update(k=int(case["k"]), sample_seed=int(case["sample_seed"]), atol=float(case["atol"]),
+                  rtol=float(case["rtol"]))
+    return inputs
+
+
+def _sampled_budget(inputs) -> int:
+    """Evaluations of J a sampled check needs: 2 per sampled entry, plus 2 to spare (e.g. J itself)."""
+    return 2 * sum(min(inputs["k"], v.size) for v in inputs["params"].values()) + 2
+
+
+def _sampled_run(solution, inputs):
+    (sampled_entry_check,) = solution
+    calls = [0]
+    cost_fn = _cost_fn(inputs)
+
+    def counted(params):
+        calls[0] += 1
+        return cost_fn(params)
+
+    out = sampled_entry_check(counted, _fresh(inputs["params"]), _backprop(inputs)(inputs["params"]),
+                              k=inputs["k"], seed=inputs["sample_seed"], atol=inputs["atol"], rtol=inputs["rtol"],
+                              eps=inputs["eps"])
+    blocks = _encode_blocks(out, param_names(inputs["L"], "d"), "sampled_entry_check(...)")
+    return {"blocks": blocks, "calls": encode_array(float(calls[0]), name="calls", shape=())}
+
+
+def _sampled_expected(inputs):
+    # every entry of every block judged (the slide's full loop, in the grader): a block is wrong
+    # when all its entries fail, right when none does; a block with both may be reported either
+    # way, since which entries a sample holds is the student's draw
+    ref = _reference()
+    grads = _backprop(inputs)(inputs["params"])
+    result = ref.gradient_check(_cost_fn(inputs), inputs["params"], grads, inputs["eps"])
+    fails = ref.entry_failures(result.dtheta_approx, ref.grads_to_vector(grads, result.layout),
+                               atol=inputs["atol"], rtol=inputs["rtol"])
+    wrong, either = [], []
+    for name in result.layout.grad_names:
+        block = fails[result.layout.slice(name)]
+        if block.all():
+            wrong.append(name)
+        elif block.any():
+            either.append(name)
+    return {"wrong": wrong, "either": either, "budget": _sampled_budget(inputs)}
+
+
+def _sampled_compare(answer, expected, inputs):
+    calls = _scalar(answer["calls"])
+    if not calls <= expected["budget"]:
+        return (f"cost_fn was called {calls:.0f} times, more than the {expected['budget']} that k entries per block "
+                f"need (2 per sampled entry): evaluate J only at the sampled entries")
+    truth, either = set(expected["wrong"]), set(expected["either"])
+    mine = set(answer["blocks"]) - either
+    if mine == truth:
+        return None
+    return (f"not the failing blocks of this backprop: {len(truth - mine)} wrong block(s) missed, "
+            f"{len(mine - truth)} correct block(s) reported "
+            f"(an entry fails when |approx - dtheta| > atol + rtol |approx|)")
+
+
+def _decode_sampled(obj) -> dict:
+    if not isinstance(obj, dict) or set(obj) != {"blocks", "calls"}:
+        raise PayloadError("sampled_entry_check record is not of the recorded form")
+    blocks = obj["blocks"]
+    if not isinstance(blocks, list) or not all(isinstance(b, str) for b in blocks):
+        raise PayloadError("blocks is not a list of names")
+    return {"blocks": blocks, "calls": decode_array(obj["calls"])}
+
+
+SAMPLED = register(Check(
+    name="gradcheck.sampled",
+    make_inputs=_sampled_inputs,
+    run=_sampled_run,
+    encode=lambda out: out,
+    expected=_sampled_expected,
+    compare=_sampled_compare,
+    describe="the per-entry criterion on k sampled entries of every block, within 2k evaluations of J per block",
+    decode=_decode_sampled,
+    vary=VARY,
+))
+
+
 # =========================================================================== visible tests
 # They run in the student's kernel, in the student edition (no reference): known answers
 # come from numbered parameters, quadratic costs with exact gradients, or the public
@@ -951,3 +1036,30 @@ def visible_regularized(l2_regularized) -> None:
         if not np.allclose(arr, value, rtol=1e-9, atol=1e-12):
             hint = " (+ lambd/m * W)" if key.startswith("dW") else " (b is not regularized: db is unchanged)"
             raise CheckFailure(f"backprop_reg(params)['{key}'] is wrong{hint}")
+
+
+def visible_sampled(sampled_entry_check) -> None:
+    """Visible test of exercise 7: a wrong db2 found, a correct backprop passed, J evaluated only where sampled."""
+    inputs = build_case({"dims": [3, 6, 4, 1], "m": 10, "seed": 61, "hidden": "tanh"})
+    spec = {"k": 2, "sample_seed": 0, "atol": 1e-7, "rtol": 1e-4}
+    budget = 2 * sum(min(2, v.size) for v in inputs["params"].values())
+    for bugs, want in (([["db_no_m", 2]], ["db2"]), ([], [])):
+        calls = [0]
+        cost_fn = _cost_fn(inputs)
+
+        def counted(params, cost_fn=cost_fn, calls=calls):
+            calls[0] += 1
+            return cost_fn(params)
+
+        backprop = planted_bugs.make_buggy_backprop(inputs["X"], inputs["Y"], bugs, hidden="tanh")
+        got = call_student(sampled_entry_check, counted, _fresh(inputs["params"]), backprop(inputs["params"]),
+                           k=spec["k"], seed=spec["sample_seed"], atol=spec["atol"], rtol=spec["rtol"])
+        got = _encode_blocks(got, param_names(3, "d"), "sampled_entry_check(...)")
+        if calls[0] > budget + 2:
+            n = sum(v.size for v in inputs["params"].values())
+            raise CheckFailure(f"cost_fn was called {calls[0]} times for k=2 entries of 6 blocks ({budget} needed): "
+                               f"perturb only the sampled entries, not all {n}")
+        if got != want:
+            case = "every entry of db2 is wrong" if want else "the backprop is correct"
+            raise CheckFailure(f"sampled_entry_check returned {set(got) or 'set()'} where {case}: report a block when "
+                               f"one of its sampled entries has |approx - dtheta| > atol + rtol * |approx|")
