@@ -47,6 +47,7 @@ REQUIRED = {
     "gradcheck.bug_hunt": {"dims"},
     "gradcheck.fixed_backward": {"dims", "lambd"},
     "gradcheck.regularized": {"dims", "lambd"},
+    "gradcheck.sampled": {"dims"},
 }
 
 
