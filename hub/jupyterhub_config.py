@@ -149,6 +149,6 @@ if os.environ.get("COURSE_HUB_API_TOKEN"):
     c.JupyterHub.load_roles.append({
         "name": "course-admin",
         "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "list:users", "read:users",
-                   "read:services"],
+                   "list:services", "read:services"],
         "services": ["course-admin"],
     })

@@ -64,6 +64,8 @@ ENV_CACHE = Path(os.environ.get("COURSE_HUB_TEST_ENV", "/var/cache/dl-opt-setup-
 COURSE_ID = "dl-opt-setup"
 A = "00_toy"
 WRONG = "def square_again(x):\n    \"\"\"x squared.\"\"\"\n    return x * 2\n"
+#: memory of each user's server (python -m hub install --mem-limit): room for the server and two kernels
+MEM_LIMIT = "1G"
 
 
 def _free_port() -> int:
@@ -99,9 +101,12 @@ def _kill_user_processes(user: str) -> None:
 class Hub:
     """A running Hub and what the test needs to talk to it."""
 
-    def __init__(self, url, token, prefix, instructor, students, clone, proc, secret):
+    def __init__(self, url, token, prefix, instructor, students, clone, proc, secret, others=(), port=0):
         self.url, self.token, self.prefix = url, token, Path(prefix)
         self.instructor, self.students, self.clone, self.proc = instructor, students, Path(clone), proc
+        #: students with an account on the Hub whose servers never start (they write to the exchange by hand)
+        self.others = list(others)
+        self.port = port
         #: the course secret of per-student variants (in the instructor's course root, mode 0600)
         self.secret, self.secret_file = secret, self.clone / "term" / "variant-secret"
         self.tokens: dict[str, str] = {}
@@ -201,7 +206,7 @@ def hub():
             pytest.fail(f"the JupyterHub test needs `{tool}` (Node.js/npm: apt-get install nodejs npm; "
                         "bwrap: make sandbox)")
     tag = secrets.token_hex(3)
-    instructor, students = f"dlo{tag}i", [f"dlo{tag}a", f"dlo{tag}b"]
+    instructor, students, others = f"dlo{tag}i", [f"dlo{tag}a", f"dlo{tag}b"], [f"dlo{tag}c", f"dlo{tag}d"]
     prefix = Path(tempfile.mkdtemp(prefix="course-hub-"))
     port = _free_port()
     token = secrets.token_hex(24)
@@ -210,13 +215,13 @@ def hub():
     try:
         install = subprocess.run(
             [PY, "-m", "hub", "--prefix", prefix, "install", "--course-id", COURSE_ID, "--instructor", instructor,
-             *[a for s in students for a in ("--student", s)], "--env", ENV_CACHE, "--create-accounts",
+             *[a for s in students + others for a in ("--student", s)], "--env", ENV_CACHE, "--create-accounts",
              "--port", str(port), "--hub-port", str(_free_port()), "--proxy-api-port", str(_free_port()),
-             "--course-root", f"~{instructor}/course/term"],
+             "--course-root", f"~{instructor}/course/term", "--mem-limit", MEM_LIMIT, "--cpu-limit", "1"],
             cwd=REPO, capture_output=True, text=True, timeout=900)
         if install.returncode != 0:
             pytest.fail(f"python -m hub install failed:\n{install.stdout}\n{install.stderr}")
-        clone = _instructor_clone(Path(pwd.getpwnam(instructor).pw_dir), instructor, students, secret)
+        clone = _instructor_clone(Path(pwd.getpwnam(instructor).pw_dir), instructor, students + others, secret)
         log = open(prefix / "hub.log", "w")
         proc = subprocess.Popen([PY, "-m", "hub", "--prefix", str(prefix), "start"], cwd=REPO, stdout=log,
                                 stderr=subprocess.STDOUT, env={**os.environ, "COURSE_HUB_API_TOKEN": token},
@@ -230,7 +235,7 @@ def hub():
             if proc.poll() is not None or time.time() > deadline:
                 pytest.fail(f"the Hub did not start:\n{(prefix / 'hub.log').read_text()[-4000:]}")
             time.sleep(0.5)
-        yield Hub(url, token, prefix, instructor, students, clone, proc, secret)
+        yield Hub(url, token, prefix, instructor, students, clone, proc, secret, others, port)
     finally:
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # the Hub stops the users' servers and its proxy
@@ -239,7 +244,7 @@ def hub():
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        for user in (instructor, *students):
+        for user in (instructor, *students, *others):
             with contextlib.suppress(KeyError):
                 _kill_user_processes(user)
                 subprocess.run(["userdel", "--remove", user], capture_output=True)
@@ -265,24 +270,37 @@ def _page_config(hub: Hub, user: str) -> dict:
 def _in_kernel(hub: Hub, user: str, code: str, path: str = "") -> tuple[str, list[dict]]:
     """Run ``code`` in a new kernel of ``user``'s own server, working folder ``path`` (websocket through the
     Hub's proxy, as JupyterLab does); returns its printed text and the metadata of its displays."""
-    import asyncio
+    kernel = hub.ok("POST", user, "api/kernels", json={"name": "python3", "path": path})
+    try:
+        return _execute(hub, user, kernel["id"], code)
+    finally:
+        hub.user("DELETE", user, f"api/kernels/{kernel['id']}")
+
+
+def _execute_request(user: str, code: str) -> tuple[str, str]:
+    """A Jupyter ``execute_request`` message for a kernel's websocket: its id and its text."""
     import datetime as dt
+
+    msg_id = secrets.token_hex(8)
+    header = {"msg_id": msg_id, "msg_type": "execute_request", "username": user, "session": secrets.token_hex(8),
+              "version": "5.3", "date": dt.datetime.now(dt.timezone.utc).isoformat()}
+    return msg_id, json.dumps({"header": header, "parent_header": {}, "metadata": {}, "channel": "shell",
+                               "content": {"code": code, "silent": False, "store_history": False,
+                                           "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}})
+
+
+def _execute(hub: Hub, user: str, kernel: str, code: str) -> tuple[str, list[dict]]:
+    """Run ``code`` in the kernel ``kernel`` of ``user``'s server; its printed text and its displays' metadata."""
+    import asyncio
 
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
-    kernel = hub.ok("POST", user, "api/kernels", json={"name": "python3", "path": path})
-
     async def run():
-        url = f"ws{hub.url[4:]}/user/{user}/api/kernels/{kernel['id']}/channels"
+        url = f"ws{hub.url[4:]}/user/{user}/api/kernels/{kernel}/channels"
         ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"}))
-        msg_id = secrets.token_hex(8)
-        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": user, "session": secrets.token_hex(8),
-                  "version": "5.3", "date": dt.datetime.now(dt.timezone.utc).isoformat()}
-        ws.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {}, "channel": "shell",
-                                     "content": {"code": code, "silent": False, "store_history": False,
-                                                 "user_expressions": {}, "allow_stdin": False,
-                                                 "stop_on_error": True}}))
+        msg_id, request = _execute_request(user, code)
+        ws.write_message(request)
         text, displays = [], []
         try:
             while True:
@@ -303,10 +321,7 @@ def _in_kernel(hub: Hub, user: str, code: str, path: str = "") -> tuple[str, lis
         finally:
             ws.close()
 
-    try:
-        return asyncio.run(run())
-    finally:
-        hub.user("DELETE", user, f"api/kernels/{kernel['id']}")
+    return asyncio.run(run())
 
 
 #: In a student's kernel: the environment and variant it sees, and one hidden test's record.
@@ -325,6 +340,102 @@ def _recorded_variants(path: Path) -> set[int]:
     nb = nbformat.read(path, as_version=4)
     texts = [out.get("data", {}).get("text/plain", "") for cell in nb.cells for out in cell.get("outputs", [])]
     return {int(v) for text in texts for v in re.findall(r"\(your variant, (\d+)\)", "".join(text))}
+
+
+def _terminal(hub: Hub, user: str, command: str, until: str = r"EXIT=(\d+)", timeout: float = 600) -> str:
+    """Type ``command`` into a new terminal of ``user``'s server (JupyterLab's terminal: a websocket through the
+    Hub's proxy) and return what it printed up to ``until`` (a pattern the typed line's echo cannot match)."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    name = hub.ok("POST", user, "api/terminals")["name"]
+
+    async def run():
+        url = f"ws{hub.url[4:]}/user/{user}/terminals/websocket/{name}"
+        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"}))
+        ws.write_message(json.dumps(["stdin", command + "\r"]))
+        out, end = [], time.time() + timeout
+        try:
+            while not re.search(until, "".join(out)):
+                raw = await asyncio.wait_for(ws.read_message(), max(1.0, end - time.time()))
+                assert raw is not None, f"{user}'s terminal closed: {''.join(out)[-2000:]}"
+                msg = json.loads(raw)
+                if msg[0] == "stdout":
+                    out.append(msg[1])
+        finally:
+            ws.close()
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r", "", "".join(out))
+
+    try:
+        return asyncio.run(run())
+    finally:
+        hub.user("DELETE", user, f"api/terminals/{name}")
+
+
+def _server_groups(hub: Hub, user: str) -> list[Path]:
+    """The control groups of ``user``'s server (hub/limits.py: one per server, named after the Hub)."""
+    from hub import limits
+
+    bases, why = limits.bases()
+    assert not why, why
+    return [base / limits.group_name(f"{COURSE_ID}-{hub.port}", user) for base in bases]
+
+
+def _oom_kills(groups: list[Path]) -> int:
+    """How many processes the kernel's out-of-memory killer has killed in these groups (v1 or v2 counters)."""
+    total = 0
+    for group in groups:
+        for name in ("memory.oom_control", "memory.events"):
+            if (group / name).exists():
+                m = re.search(r"^oom_kill (\d+)$", (group / name).read_text(), re.M)
+                total += int(m.group(1)) if m else 0
+    return total
+
+
+def _hog(hub: Hub, user: str, kernel: str, code: str, groups: list[Path], timeout: float = 90) -> None:
+    """Start ``code`` in ``user``'s kernel and wait until the out-of-memory killer has acted in ``groups``."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    async def run():
+        url = f"ws{hub.url[4:]}/user/{user}/api/kernels/{kernel}/channels"
+        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {hub.tokens[user]}"}))
+        ws.write_message(_execute_request(user, code)[1])
+        end = time.time() + timeout
+        try:
+            while _oom_kills(groups) == 0:
+                assert time.time() < end, f"{user}'s memory hog was not killed within {timeout} s"
+                await asyncio.sleep(0.5)
+        finally:
+            ws.close()
+
+    asyncio.run(run())
+
+
+def _digest(path: Path) -> dict[str, str]:
+    """Every entry below ``path`` (itself included): its kind and content hash (files) or link target."""
+    import hashlib
+
+    out = {}
+    for p in [path, *sorted(path.rglob("*"))]:
+        rel = str(p.relative_to(path))
+        if p.is_symlink():
+            out[rel] = "link " + os.readlink(p)
+        elif p.is_file():
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+        else:
+            out[rel] = "dir"
+    return out
+
+
+def _nbgrader_time(when: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
 SHOTS = REPO / "tests" / "artifacts" / "hub"
@@ -370,7 +481,12 @@ def test_course_on_jupyterhub(hub: Hub):
     published = hub.prefix / "share" / "student_helpers" / "helpers"
     assert (published / "checks" / "core.py").is_file() and not (published / "_reference").exists()
     assert (exchange / "outbound" / A / "toy.ipynb").is_file()
-    assert oct((exchange / "inbound").stat().st_mode & 0o777) == "0o733"
+    # the exchange's layout (hub/exchange.py): sticky wherever students write, the course folders the instructor's
+    layout = {exchange.parent: ("root", 0o1777), exchange: (inst, 0o755), exchange / "outbound": (inst, 0o755),
+              exchange / "inbound": (inst, 0o3733), exchange / "feedback": (inst, 0o711)}
+    for folder, (owner, mode) in layout.items():
+        info = folder.lstat()
+        assert (pwd.getpwuid(info.st_uid).pw_name, oct(info.st_mode & 0o7777)) == (owner, oct(mode)), folder
 
     for user in (inst, good, partial):
         hub.start_server(user)
@@ -425,6 +541,36 @@ def test_course_on_jupyterhub(hub: Hub):
         assert submitted.get("success", True), submitted
         assert _assignments(hub, student)[A]["status"] == "submitted"
 
+    # ---- a student cannot rename, replace or delete the exchange's or a classmate's files (sticky folders, hand-ins
+    # their author's alone); the attacker is assumed to know the classmate's hand-in's name
+    handins = {s: next(p for p in (exchange / "inbound").iterdir() if p.name.startswith(f"{s}+{A}+"))
+               for s in (good, partial)}
+    theirs = handins[good]
+    info = theirs.lstat()
+    assert pwd.getpwuid(info.st_uid).pw_name == good and oct(info.st_mode & 0o7777) == "0o755", oct(info.st_mode)
+    before = {"course": _digest(exchange), "exchange": sorted(p.name for p in exchange.parent.iterdir())}
+    evil = Path(pwd.getpwnam(partial).pw_dir) / "evil.ipynb"
+    _as(partial, "sh", "-c", f"echo '{{}}' > {evil}", check=True)
+    attacks = {
+        "rename the course's folder": ["mv", exchange, exchange.parent / "taken"],
+        "delete the release": ["rm", "-rf", exchange / "outbound" / A],
+        "replace the release notebook": ["cp", evil, exchange / "outbound" / A / "toy.ipynb"],
+        "add to the release": ["cp", evil, exchange / "outbound" / A / "extra.ipynb"],
+        "write into feedback/": ["cp", evil, exchange / "feedback" / "x.html"],
+        "rename a classmate's hand-in": ["mv", theirs, exchange / "inbound" / f".{theirs.name}"],
+        "delete a classmate's hand-in": ["rm", "-rf", theirs],
+        "replace a classmate's notebook": ["cp", evil, theirs / "toy.ipynb"],
+        "delete a classmate's notebook": ["rm", "-f", theirs / "toy.ipynb"],
+        "rename a classmate's notebook": ["mv", theirs / "toy.ipynb", theirs / "old.ipynb"],
+        "add to a classmate's hand-in": ["cp", evil, theirs / "extra.ipynb"],
+        "replace a classmate's timestamp": ["cp", evil, theirs / "timestamp.txt"],
+    }
+    for what, cmd in attacks.items():
+        done = _as(partial, *cmd)
+        assert done.returncode != 0, (what, done.stdout, done.stderr)
+    after = {"course": _digest(exchange), "exchange": sorted(p.name for p in exchange.parent.iterdir())}
+    assert after == before  # nothing moved, nothing changed
+
     # the student's Assignments tab in a real browser, after a PAM login with their Unix password
     password = secrets.token_urlsafe(12)
     subprocess.run(["chpasswd"], input=f"{good}:{password}\n", text=True, check=True)
@@ -460,11 +606,52 @@ def test_course_on_jupyterhub(hub: Hub):
     # submitter's choice, the owner is not): collect sets it aside, so it earns the other nothing
     forged = f"{good}+{A}+2999-01-01 00:00:00.000000 UTC+forgedforged"
     _as(partial, "cp", "-r", Path(pwd.getpwnam(partial).pw_dir) / A, exchange / "inbound" / forged, check=True)
+    # a backdated hand-in: the student's own earlier hand-in (their nbgrader cache, same secret), handed in again
+    # under a name and a timestamp.txt of the year 2000; the time that counts is the server's (when it was made)
+    cache = Path(pwd.getpwnam(partial).pw_dir) / ".local/share/jupyter/nbgrader_cache" / COURSE_ID
+    earlier = next(cache.glob(f"{partial}+{A}+*"))
+    old = "2000-01-01 00:00:00.000000 UTC"
+    t_back = time.time()
+    backdated = exchange / "inbound" / f"{partial}+{A}+{old}+backdated"
+    _as(partial, "cp", "-r", earlier, backdated, check=True)
+    _as(partial, "sh", "-c", f"printf '%s' '{old}' > '{backdated}/timestamp.txt'", check=True)
+    # with one comment added (a new version, not a copy collect recognises): the same answers, the same grade
+    touch = ("import json, sys; p = sys.argv[1]; nb = json.load(open(p)); "
+             "cell = next(c for c in nb['cells'] if 'return x * 2' in ''.join(c['source'])); "
+             "cell['source'] = ''.join(cell['source']) + '\\n# handed in again'; json.dump(nb, open(p, 'w'))")
+    _as(partial, hub.python, "-c", touch, backdated / "toy.ipynb", check=True)
+    # a hand-in made by hand, without nbgrader's submission_secret.txt: collected and graded, not returnable
+    nosecret, bad = hub.others
+    made_by_hand = exchange / "inbound" / f"{nosecret}+{A}+{_nbgrader_time(time.time())}+byhandbyhand"
+    _as(nosecret, "cp", "-r", exchange / "outbound" / A, made_by_hand, check=True)
+    _as(nosecret, "sh", "-c", f"printf '%s' '{_nbgrader_time(time.time())}' > '{made_by_hand}/timestamp.txt'",
+        check=True)
+    # a dangling link and an over-size hand-in (a 200 MB notebook, sparse on disk): set aside, the class collected
+    dangling = exchange / "inbound" / f"{bad}+{A}+{_nbgrader_time(time.time() - 60)}+danglinglink"
+    _as(bad, "ln", "-s", "/nonexistent/hand-in", dangling, check=True)
+    oversize = exchange / "inbound" / f"{bad}+{A}+{_nbgrader_time(time.time())}+oversizedxyz"
+    _as(bad, "mkdir", oversize, check=True)
+    _as(bad, "truncate", "-s", "200M", oversize / "toy.ipynb", check=True)
+    _as(bad, "sh", "-c", f"printf '%s' '{_nbgrader_time(time.time())}' > '{oversize}/timestamp.txt'", check=True)
 
     # ---- the instructor collects, autogrades (sandboxed), returns feedback through the exchange
-    out = hub.hub_step("collect", A).stdout
-    assert f"collected {A}: 2 submission(s)" in out, out
+    done = hub.hub_step("collect", A, check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out  # one bad hand-in never stops the class
     assert f"NOT collected: {forged} claims to be {good}'s hand-in but was written by {partial}" in out, out
+    collected = sorted(p.parent.name for p in (hub.clone / "term" / "submitted").glob(f"*/{A}"))
+    assert collected == sorted([good, partial, nosecret]), (collected, out)
+    for entry in (dangling, oversize):  # set aside with a reason naming it, never deleted
+        assert entry.name in out, (entry.name, out)
+        assert any(p.name.endswith(entry.name) for p in (exchange / "inbound").iterdir()), entry
+    import datetime as dt
+
+    from nbgrader.utils import parse_utc
+
+    filed = parse_utc((hub.clone / "term" / "submitted" / partial / A / "timestamp.txt").read_text().strip())
+    filed = filed.replace(tzinfo=filed.tzinfo or dt.timezone.utc)  # nbgrader's times are UTC
+    assert filed.year != 2000 and filed.timestamp() >= t_back - 1, (filed, t_back)  # the server's time wins
+    assert "# handed in again" in (hub.clone / "term" / "submitted" / partial / A / "toy.ipynb").read_text()
     graded = hub.course("autograde", "--jobs", "1")
     report = json.loads((hub.clone / "term" / "logs" / "autograde-report.json").read_text())
     scores = {e["student"]: e for e in report}
@@ -478,8 +665,13 @@ def test_course_on_jupyterhub(hub: Hub):
     with open(hub.clone / "term" / "grades.csv", newline="") as fh:
         rows = {r["student"] if "student" in r else r[next(iter(r))]: r for r in csv.DictReader(fh)}
     assert float(rows[good][A]) == 5.0 and float(rows[partial][A]) == 3.0, rows
-    out = hub.hub_step("return", A).stdout
-    assert f"feedback of {A} released to the exchange" in out, out
+    # the instructor returns feedback from a JupyterLab terminal: the course's tools are on its PATH
+    out = _terminal(hub, inst, "command -v python; cd ~/course && COURSE_CELL_TIMEOUT=60 OPENBLAS_NUM_THREADS=1 "
+                    f"COURSE_CHECK_MODULES={hub.clone / 'source' / A / 'toycheck.py'} python -m hub return "
+                    f"--root term --source source {A}; echo EXIT=$?")
+    assert f"\n{hub.python}\n" in out, out  # `command -v python` is the Hub's environment's
+    assert "EXIT=0" in out and f"feedback of {A} released to the exchange (2 student(s))" in out, out
+    assert f"NOT returned: {nosecret} / {A}: no submission_secret.txt" in out, out  # the others returned all the same
 
     # ---- each student fetches and sees their own feedback
     for student, score in ((good, "5.0 / 5.0"), (partial, "3.0 / 5.0")):
@@ -500,9 +692,8 @@ def test_course_on_jupyterhub(hub: Hub):
     # ---- isolation, as the real users
     s1_home, inst_home = Path(pwd.getpwnam(good).pw_dir), Path(pwd.getpwnam(inst).pw_dir)
     assert (exchange / "inbound" / f".forged+{forged}").is_dir()
-    inbound = sorted(p.name for p in (exchange / "inbound").iterdir() if not p.name.startswith(".forged+"))
-    assert len(inbound) == 2 and all(re.fullmatch(r"[a-z0-9]+\+00_toy\+[^+]+\+[A-Za-z0-9_-]{12}", n)
-                                     for n in inbound), inbound
+    for handin in handins.values():  # nbgrader's names: 12 random characters after the time
+        assert handin.is_dir() and re.fullmatch(r"[a-z0-9]+\+00_toy\+[^+]+\+[A-Za-z0-9_-]{12}", handin.name), handin
     denied = {
         "the other student's notebook": ["cat", s1_home / A / "toy.ipynb"],
         "the other student's home": ["ls", s1_home],
@@ -527,6 +718,40 @@ def test_course_on_jupyterhub(hub: Hub):
                      timeout=30)
     assert r.status_code == 404 or r.status_code == 403, r.status_code
 
+    # ---- limits: each server in its own control group; a memory hog is killed alone, a classmate's kernel runs on
+    groups = {s: _server_groups(hub, s) for s in (good, partial)}
+    for student, found in groups.items():
+        pids = {int(p) for g in found for p in (g / "cgroup.procs").read_text().split()}
+        assert pids and all(Path(f"/proc/{p}").stat().st_uid == pwd.getpwnam(student).pw_uid for p in pids), pids
+        for g in found:
+            if (g / "memory.limit_in_bytes").exists():
+                assert int((g / "memory.limit_in_bytes").read_text()) == 1 << 30
+            if (g / "cpu.cfs_quota_us").exists():
+                assert int((g / "cpu.cfs_quota_us").read_text()) == int((g / "cpu.cfs_period_us").read_text())
+            if (g / "memory.max").exists():
+                assert int((g / "memory.max").read_text()) == 1 << 30
+                assert (g / "cpu.max").read_text().split()[0] == "100000"
+    usage = {s: sum(int((g / f).read_text()) for g in found for f in ("memory.usage_in_bytes", "memory.current")
+                    if (g / f).exists()) >> 20 for s, found in groups.items()}
+    print(f"hub e2e: memory of each student's server group after the course's steps (no kernel): {usage} MiB")
+    calm = hub.ok("POST", partial, "api/kernels", json={"name": "python3"})["id"]
+    _execute(hub, partial, calm, "x = 41")
+    hog = hub.ok("POST", good, "api/kernels", json={"name": "python3"})["id"]
+    assert _oom_kills(groups[good]) == 0
+    _hog(hub, good, hog, "import numpy as np\nhog = np.ones(3 * 2**30 // 8)", groups[good])
+    assert _oom_kills(groups[good]) >= 1 and _oom_kills(groups[partial]) == 0
+    assert _execute(hub, partial, calm, "print(x + 1)")[0].strip() == "42"  # the same kernel, its state intact
+    assert hub.ok("GET", good, "api/status") is not None  # the hog's own server is still up
+    hub.user("DELETE", partial, f"api/kernels/{calm}")
+    hub.user("DELETE", good, f"api/kernels/{hog}")
+    # the idle culler runs as a Hub service (jupyterhub-idle-culler)
+    services = hub.api("GET", "services")  # {name: model}
+    pid = services["idle-culler"].get("pid")
+    assert pid and "jupyterhub_idle_culler" in Path(f"/proc/{pid}/cmdline").read_text(), services["idle-culler"]
+    # the formgrader may be framed by its own page (JupyterLab's Formgrader tab), by no other site
+    csp = hub.user("GET", inst, "formgrader").headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'self'" in csp, csp
+
     # ---- the variant secret: the instructor's file, 0600; in no release, exchange, student folder or server
     info = hub.secret_file.stat()
     assert pwd.getpwuid(info.st_uid).pw_name == inst and oct(info.st_mode & 0o777) == "0o600", oct(info.st_mode)
@@ -550,3 +775,38 @@ def test_course_on_jupyterhub(hub: Hub):
     finally:
         os.chmod(hub.secret_file, 0o600)
     print(f"hub end-to-end: {time.time() - t0:.0f} s after the Hub started")
+
+
+def test_a_second_hub_on_taken_ports_is_refused_naming_the_option(tmp_path):
+    """Two course Hubs on one machine: ``start`` names the port another program holds and the option to change."""
+    from hub import HubSettings
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for field, option in (("hub_port", "--hub-port"), ("proxy_api_port", "--proxy-api-port"), ("port", "--port")):
+            free = {"port": _free_port(), "hub_port": _free_port(), "proxy_api_port": _free_port()}
+            settings = HubSettings(prefix=str(tmp_path / field), instructors=["root"], **{**free, field: port})
+            settings.save()
+            done = subprocess.run([PY, "-m", "hub", "--prefix", settings.prefix, "start"], cwd=REPO,
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 2, (field, done.stdout, done.stderr)
+            assert f"127.0.0.1:{port} is in use" in done.stderr and option in done.stderr, done.stderr
+
+
+def test_install_refuses_a_course_folder_someone_else_made(tmp_path):
+    """A course folder made in the exchange before the install, by another account, is not taken over."""
+    from hub.exchange import LayoutError, lay_out
+
+    if os.geteuid() != 0:
+        pytest.fail("laying out the exchange needs root (chown): run as root")
+    exchange = tmp_path / "exchange"
+    (exchange / COURSE_ID).mkdir(parents=True)
+    os.chown(exchange / COURSE_ID, pwd.getpwnam("nobody").pw_uid, -1)
+    with pytest.raises(LayoutError, match="belongs to nobody, not to the instructor root"):
+        lay_out(exchange, COURSE_ID, "root")
+    os.chown(exchange / COURSE_ID, 0, 0)
+    course = lay_out(exchange, COURSE_ID, "root")
+    assert oct(exchange.stat().st_mode & 0o7777) == "0o1777" and oct((course / "inbound").stat().st_mode & 0o7777) \
+        == "0o3733"
