@@ -300,5 +300,7 @@ def install(settings: HubSettings, *, create_accounts: bool = False, log=print) 
         os.chmod(path, 0o755)
     log(f"[hub] ready: {prefix} (course {settings.course_id}; instructors {settings.instructors}; "
         f"students {settings.students}; per-student variants from {settings.course_root_path()}/course.toml "
-        f"when it turns them on); start it with python -m hub start --prefix {prefix}")
+        f"when it turns them on; each student's server limited to {settings.mem_limit or 'any'} memory and "
+        f"{settings.cpu_limit or 'any'} CPU, stopped after {settings.cull_idle or 'no'} idle seconds); "
+        f"start it with python -m hub start --prefix {prefix}")
     return settings
