@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import zipfile
 from collections import Counter
@@ -81,6 +82,8 @@ class Report:
     placed: list[tuple[str, str]] = field(default_factory=list)
     kept_pairs: list[tuple[str, str]] = field(default_factory=list)
     seen: set = field(default_factory=set)  # assignments this collect concerned
+    #: what was replaced, removed only once everything new is on disk (``versions.Settle``)
+    settle: versions.Settle = field(default_factory=versions.Settle)
 
     def print(self, log, nothing: dict[str, list[str]]) -> None:
         for line in self.filed + self.replaced + self.kept + self.already:
@@ -119,7 +122,13 @@ class Catalog:
 
     def _vote(self, data: bytes) -> tuple[str, str] | None:
         try:
-            found = cell_checksums(nbformat.reads(data.decode("utf-8"), as_version=4).cells)
+            raw = json.loads(data.decode("utf-8"))
+            # only nbgrader's cells carry checksums: a v4 notebook's are taken as they are (no schema validation
+            # of the whole notebook, most of nbformat.reads' time; autograde validates what it grades)
+            cells = [nbformat.from_dict(c) for c in raw["cells"] if isinstance(c, dict) and
+                     "nbgrader" in c.get("metadata", {})] if raw.get("nbformat") == 4 else \
+                nbformat.reads(data.decode("utf-8"), as_version=4).cells
+            found = cell_checksums(cells)
         except Exception:  # not a notebook at all: what it is not matters, not why
             return None
         votes = Counter(t for s in found - {None} for t in self.sums.get(s, ()))
@@ -200,7 +209,7 @@ def collect_exchange(course: Course, inbound: Path, assignment: str, *, owner=No
 
 def _ready(course: Course, assignment: str | None) -> tuple[Settings, Catalog]:
     books.need_gradebook(course)
-    settings = books.sync(course)
+    settings = course.settings()  # the gradebook's copy of it is autograde's to update (books.sync)
     catalog = Catalog(course)
     if not catalog.names:
         raise CourseError("the gradebook has no assignments: run the release step first (make release)")
@@ -436,11 +445,11 @@ def _store(course: Course, settings: Settings, student: str, assignment: str, gr
         held = group["misfiled"]
     before = versions.counting(course, student, assignment)
     name, new = versions.add(course, student, assignment, group["files"], group["when"], group["source"],
-                             origin, group["lms"], held=held, notes=group["notes"])
+                             origin, group["lms"], held=held, notes=group["notes"], settle=report.settle)
     if not new:
         report.already.append(f"already collected: {student}/{assignment} ({origin}) is version {name}")
         return
-    counting = versions.install(course, student, assignment)
+    counting = versions.install(course, student, assignment, settle=report.settle)
     when = f"submitted {settings.local(group['when'])} ({group['source']})"
     late = _lateness(settings, student, assignment, group)
     if counting != name:
@@ -470,6 +479,7 @@ def _lateness(settings: Settings, student: str, assignment: str, group: dict) ->
 
 
 def _finish(course: Course, settings: Settings, report: Report, log) -> dict:
+    report.settle.done()
     nothing = {}
     if settings.roster:
         gone = withdraw.withdrawn_students(course)

@@ -53,6 +53,32 @@ def fold(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() and not unicodedata.combining(ch))
 
 
+class _Index:
+    """The roster by Canvas id, Moodle id and folded names, built once per settings (a class is read 4x500 times)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.canvas: dict[str, list] = {}
+        self.moodle: dict[str, list] = {}
+        self.sortable: dict[str, list] = {}
+        self.full: dict[str, list] = {}
+        for s in settings.roster:
+            self.canvas.setdefault(s.canvas_id, []).append(s)
+            for m in s.moodle_ids:
+                self.moodle.setdefault(m, []).append(s)
+            self.sortable.setdefault(fold(s.last_name + s.first_name), []).append(s)
+            self.full.setdefault(fold(s.full_name), []).append(s)
+
+
+_INDEX: list[_Index] = []
+
+
+def _index(settings: Settings) -> _Index:
+    if not _INDEX or _INDEX[0].settings is not settings:
+        _INDEX[:] = [_Index(settings)]
+    return _INDEX[0]
+
+
 def identify(entry_name: str, settings: Settings, lms: str | None = None) -> Origin:
     """The student of one inbox entry (a file or folder name).
 
@@ -80,8 +106,9 @@ def identify(entry_name: str, settings: Settings, lms: str | None = None) -> Ori
 def _canvas(match: re.Match, settings: Settings) -> Origin:
     info = {"user_id": match["user"], "submission_id": match["submission"], "late": bool(match["late"]),
             "name": match["name"]}
-    by_id = [s for s in settings.roster if s.canvas_id == match["user"]]
-    by_name = [s for s in settings.roster if fold(s.last_name + s.first_name) == fold(match["name"])]
+    index = _index(settings)
+    by_id = index.canvas.get(match["user"], [])
+    by_name = index.sortable.get(fold(match["name"]), [])
     if len(by_id) == 1:
         return Origin(by_id[0].id, "canvas", match["file"], info)
     if len(by_id) > 1:
@@ -112,8 +139,9 @@ def _moodle(match: re.Match, settings: Settings) -> Origin:
         return Origin(None, "moodle", match["file"], info,
                       problem="names two Moodle participants (a display name or file name holding "
                               "'_<id>_assignsubmission_'): which one handed it in cannot be told; check it by hand")
-    by_id = [s for s in settings.roster if match["participant"] in s.moodle_ids]
-    by_name = [s for s in settings.roster if fold(s.full_name) == fold(match["name"])]
+    index = _index(settings)
+    by_id = index.moodle.get(match["participant"], [])
+    by_name = index.full.get(fold(match["name"]), [])
     if len(by_id) == 1:
         return Origin(by_id[0].id, "moodle", match["file"], info)
     if len(by_name) == 1 and not by_name[0].moodle_ids and not by_id:
