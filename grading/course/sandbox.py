@@ -83,25 +83,15 @@ def sandboxed() -> bool:
     return os.environ.get(NO_SANDBOX_ENV, "") not in ("1", "true", "yes")
 
 
-def _int_env(name: str, default: int) -> int:
+def _int_env(name: str, default: int, kind=int):
+    """A positive number from the environment (``kind``: int, or float for fractions such as CPUs)."""
     text = os.environ.get(name, str(default))
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise ValueError(f"{name} must be an integer, not {text!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, not {value}")
-    return value
-
-
-def _float_env(name: str, default: float) -> float:
-    text = os.environ.get(name, str(default))
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise ValueError(f"{name} must be a positive number, not {text}")
+        raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, not {text!r}") from None
+    if not 0 < value < math.inf:
+        raise ValueError(f"{name} must be positive, not {text}")
     return value
 
 
@@ -136,7 +126,7 @@ class Limits:
             tmp_mb=_int_env("COURSE_KERNEL_TMP_MB", cls.tmp_mb),
             shm_mb=_int_env("COURSE_KERNEL_SHM_MB", cls.shm_mb),
             run_kb=_int_env("COURSE_KERNEL_RUN_KB", cls.run_kb),
-            cpus=_float_env("COURSE_KERNEL_CPUS", cls.cpus),
+            cpus=_int_env("COURSE_KERNEL_CPUS", cls.cpus, float),
             group_mb=_int_env("COURSE_KERNEL_GROUP_MB", 1) if "COURSE_KERNEL_GROUP_MB" in os.environ else 0,
         )
 
