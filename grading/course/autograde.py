@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from . import books, cgroups, gradebook, variants
+from . import books, cgroups, gradebook, progress, variants
 from . import sandbox as sandboxing
 from .execute import BUDGET, KERNEL_DIED
 from .paths import REPO, Course
@@ -135,9 +135,11 @@ def _cell_failures(course: Course, student: str, assignment: str) -> list[str]:
 
 
 def run(course: Course, *, students=None, assignments=None, jobs: int | None = None,
-        shard: tuple[int, int] | None = None, sandbox: bool = True, log=print) -> dict:
+        shard: tuple[int, int] | None = None, sandbox: bool = True, log=print, stream=None) -> dict:
     """Autograde; returns (and writes to ``<root>/logs/autograde-report[-shard-K-of-N].json``) the report.
 
+    Progress is shown as submissions finish (``progress.py``: a bar when ``stream``, default
+    standard error, is a terminal; plain lines through ``log`` otherwise), and a summary at the end.
     ``sandbox=False`` (``--no-sandbox``) runs the kernels without the operating-system
     sandbox: unsafe, for trusted submissions only; every report entry and gradebook comment says so.
     Otherwise the sandbox must work (``sandboxing.SandboxUnavailable`` before anything is graded).
@@ -181,7 +183,11 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
     gradable = [p for p in pairs if p[1] in known]
     books.sync(course, gradable)  # due dates, names, extensions: nbgrader computes lateness from them
     jobs = max(1, min(jobs or os.cpu_count() or 1, len({s for s, _ in gradable}) or 1))
-    results = _grade(course, gradable, jobs)
+    shown = progress.Progress(len(gradable), log=log, stream=stream)
+    try:
+        results = _grade(course, gradable, jobs, shown)
+    finally:
+        shown.close()
     report = []
     for entry in results:
         key = (entry["student"], entry["assignment"])
@@ -225,6 +231,8 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
             log(f"    {line}")
     if pairs_found:
         log(f"variants: {pairs_found} submission(s) answered a classmate's variant (flagged for review): {collusion}")
+    for line in progress.summary(report, _missing(course, pairs, assignments or known, students, shard)):
+        log(line)
     return {"report": report, "failed": [e for e in report if not e["success"]]}
 
 
@@ -242,9 +250,20 @@ def _shown(course: Course) -> str:
         return "(unparsable URL)"
 
 
-def _grade(course: Course, pairs, jobs: int) -> list[dict]:
+def _missing(course: Course, pairs, assignments, students, shard) -> dict[str, list[str]]:
+    """Roster students (of this run's selection) with nothing handed in, per assignment graded."""
+    from . import withdraw
+
+    gone = withdraw.withdrawn_students(course)
+    roster = [s.id for s in course.settings().roster if s.id not in gone and in_shard(s.id, shard)
+              and (not students or s.id in students)]
+    handed = set(pairs)
+    return {a: [s for s in roster if (s, a) not in handed] for a in sorted(assignments)}
+
+
+def _grade(course: Course, pairs, jobs: int, shown: progress.Progress) -> list[dict]:
     if jobs == 1:
-        return grade_pairs(course, course.db_url, pairs)
+        return grade_pairs(course, course.db_url, pairs, on_done=shown.advance)
     students = sorted({s for s, _ in pairs})
     shards = [[p for p in pairs if p[0] in students[k::jobs]] for k in range(jobs)]
     # in the system's temporary folder (mode 0700), never in the course root: no kernel sees it
@@ -264,6 +283,11 @@ def _grade(course: Course, pairs, jobs: int) -> list[dict]:
                           shard, logfile))
         results = []
         codes = []
+        feeds, seen = [Path(tmp) / f"shard-{k}.progress" for k in range(len(procs))], {}
+        while any(proc.poll() is None for proc, *_ in procs):  # progress while the workers run
+            progress.follow(feeds, seen, shown)
+            time.sleep(0.25)
+        progress.follow(feeds, seen, shown)
         for proc, _db, _out, _shard, logfile in procs:  # all of them: no worker outlives the temporary folder
             codes.append(proc.wait())
             logfile.close()

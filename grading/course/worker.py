@@ -1,6 +1,9 @@
 """Autograde a list of ``student:assignment`` pairs into one gradebook (one process per shard).
 
 ``python -m grading.course.worker ROOT SOURCE DB_URL OUT.json student:assignment ...``
+
+Each finished submission is also appended, as one JSON line, to ``OUT.progress`` (beside
+``OUT.json``), which the parent reads while the worker runs (``progress.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from .paths import Course
 from .sandbox import sandboxed
 
 
-def grade_pairs(course: Course, db_url: str, pairs: list[tuple[str, str]]) -> list[dict]:
+def grade_pairs(course: Course, db_url: str, pairs: list[tuple[str, str]], on_done=None) -> list[dict]:
+    """Grade ``pairs`` one after the other; ``on_done(entry)`` after each (progress)."""
     nb = api(course, CourseDirectory={"db_url": db_url})
     results = []
     for student, assignment in pairs:
@@ -35,6 +39,8 @@ def grade_pairs(course: Course, db_url: str, pairs: list[tuple[str, str]]) -> li
         if not sandboxed():
             mark_unsandboxed(db_url, student, assignment)
         results.append(entry)
+        if on_done is not None:
+            on_done(entry)
     return results
 
 
@@ -42,7 +48,12 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root, source, db_url, out, *pairs = argv
     course = Course(Path(root), Path(source), db_url)
-    results = grade_pairs(course, db_url, [tuple(p.split(":", 1)) for p in pairs])
+    with open(Path(out).with_suffix(".progress"), "a", encoding="utf-8") as progress:
+        def done(entry):
+            progress.write(json.dumps(entry) + "\n")
+            progress.flush()
+
+        results = grade_pairs(course, db_url, [tuple(p.split(":", 1)) for p in pairs], on_done=done)
     Path(out).write_text(json.dumps(results))
     return 0
 
