@@ -231,7 +231,8 @@ def run(course: Course, *, students=None, assignments=None, jobs: int | None = N
             log(f"    {line}")
     if pairs_found:
         log(f"variants: {pairs_found} submission(s) answered a classmate's variant (flagged for review): {collusion}")
-    for line in progress.summary(report, _missing(course, pairs, assignments or known, students, shard)):
+    missing = _missing(course, pairs, assignments or {a for _, a in gradable}, students, shard)
+    for line in progress.summary(report, missing):
         log(line)
     return {"report": report, "failed": [e for e in report if not e["success"]]}
 
