@@ -72,10 +72,11 @@ def ran(tmp_path_factory):
     for name, code in FIT.items():
         labels += [f"{name}:solution", name]
         cells += [code, test]
-    labels += ["assert_in_test", "assert_elsewhere", "call_cell_crash"]
+    labels += ["assert_in_test", "assert_elsewhere", "call_cell_crash", "cascade"]
     cells += ['"""Exercise 2: a plain assert."""\nx = 3\nassert x == 2, f"x is {x}, expected 2"\n',
               'assert 1 == 2, "outside a test cell"\n',
-              "mu, sigma2 = call_student(fit_normalization, np.ones((3, 5)))\n"]
+              "mu, sigma2 = call_student(fit_normalization, np.ones((3, 5)))\n",
+              "X_norm = (X_small - mu_never_made) / np.sqrt(sigma2)\n"]
     cells[labels.index("call_cell_crash") - 1] = FIT["no_keepdims"] + cells[labels.index("call_cell_crash") - 1]
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=60,
@@ -126,6 +127,15 @@ def test_a_function_passed_for_its_result_gets_a_hint(ran):
     assert lines[-1].startswith("Hint: ") and "backprop(params)" in lines[-1]
     params = {"W1": np.ones((2, 2))}
     assert "called like a function" in feedback.crash_hint(_raised(lambda: params(2)))
+
+
+def test_a_name_error_after_a_failure_says_which_exercise_to_fix_first(ran):
+    error, lines = _error(ran["cascade"])
+    assert error.ename == "NameError" and len(lines) == 3, lines
+    assert lines[0] == "✗ NameError: name 'mu_never_made' is not defined"
+    said = r"  An earlier cell failed \(exercise 1, cell In \[\d+\]\), so what it defines was never made\."
+    assert re.fullmatch(said, lines[1]), lines
+    assert lines[2].startswith("Hint: fix exercise 1 first")
 
 
 def test_a_wrong_shape_names_the_case_and_the_hint(ran):

@@ -271,14 +271,46 @@ def _pass_html(text: str) -> str:
             f"<b>{html.escape(first)}</b><br>{html.escape(rest.strip())}</div>")
 
 
+#: Exercises with a cell that failed in this kernel, and the execution count of the first such
+#: cell; a passing test cell of the exercise clears it. A cell belongs to the exercise of its
+#: test cell, or, before it, to the exercise after the last test cell that ran (notebook order).
+_failed: dict[int, int | None] = {}
+_last_tested = 0
+
+
+def _exercise_of(ctx: CellContext | None) -> int:
+    return ctx.exercise if ctx is not None and ctx.exercise is not None else _last_tested + 1
+
+
 def _pre_run_cell(info) -> None:
     global _current
     source = getattr(info, "raw_cell", "") or ""
     _current = CellContext(source, test_cell_exercise(source))
 
 
+def cascade_block(exc: BaseException) -> list[str] | None:
+    """For a ``NameError`` after an earlier cell failed: one block naming the exercise to fix first."""
+    if not isinstance(exc, NameError) or not _failed:
+        return None
+    first = min(_failed)
+    count = _failed[first]
+    where = f"exercise {first}" + (f", cell In [{count}]" if count else "")
+    return [f"{_RED}{_BOLD}✗ NameError: {exc}{_RESET}",
+            f"  An earlier cell failed ({where}), so what it defines was never made.",
+            f"{_BOLD}Hint:{_RESET} fix exercise {first} first, then run the cells below it again "
+            "(Run > Run All Above Selected Cell, then this cell)."]
+
+
 def _post_run_cell(result) -> None:
+    global _last_tested
     ctx = _current
+    exercise = _exercise_of(ctx)
+    if not getattr(result, "success", False):
+        _failed.setdefault(exercise, getattr(result, "execution_count", None))
+    elif ctx is not None and ctx.exercise is not None:
+        _failed.pop(ctx.exercise, None)
+    if ctx is not None and ctx.exercise is not None:
+        _last_tested = ctx.exercise
     if ctx is None or ctx.exercise is None or not getattr(result, "success", False):
         return
     shell = _shell()
@@ -293,10 +325,13 @@ def _post_run_cell(result) -> None:
 
 
 def _custom_exc(shell, etype, value, tb, tb_offset=None):
-    """IPython handler for ``AssertionError``: compact for a bare ``assert`` failing in a test cell."""
+    """IPython handler for ``AssertionError`` (compact for a bare ``assert`` failing in a test cell)
+    and ``NameError`` (after an earlier failure: which exercise to fix first, not a cascade)."""
     compact = None
     if not _full_tracebacks():
-        if hasattr(value, "_render_traceback_"):
+        if isinstance(value, NameError):
+            compact = cascade_block(value)
+        elif hasattr(value, "_render_traceback_"):
             compact = value._render_traceback_()
         elif _current is not None and _current.exercise is not None:
             frames = _cell_frames(tb)
@@ -327,6 +362,6 @@ def install(shell=None) -> bool:
     shell.events.register("pre_run_cell", _pre_run_cell)
     shell.events.register("post_run_cell", _post_run_cell)
     if not getattr(shell, "custom_exceptions", ()):
-        shell.set_custom_exc((AssertionError,), _custom_exc)
+        shell.set_custom_exc((AssertionError, NameError), _custom_exc)
     _INSTALLED.add(id(shell))
     return True
