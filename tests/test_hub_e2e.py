@@ -441,9 +441,9 @@ def _nbgrader_time(when: float) -> str:
 SHOTS = REPO / "tests" / "artifacts" / "hub"
 
 
-def _assignments_tab(hub: Hub, user: str, password: str, shot: str, expect: str) -> str:
-    """Log in through the Hub's login page (PAM) in headless Chromium, open Nbgrader > Assignment List,
-    wait for ``expect`` and save a screenshot (tests/artifacts/hub/, git-ignored); returns the page's menus."""
+@contextlib.contextmanager
+def _lab(hub: Hub, user: str, password: str):
+    """Headless Chromium logged in through the Hub's login page (PAM) as ``user``; yields JupyterLab's page."""
     import student_env as se
     from playwright.sync_api import sync_playwright
 
@@ -459,15 +459,40 @@ def _assignments_tab(hub: Hub, user: str, password: str, shot: str, expect: str)
             page.fill("#password_input", password)
             page.click("#login_submit")
             page.wait_for_url(re.compile(rf".*/user/{user}/lab.*"))
-            page.locator(".lm-MenuBar-item", has_text="Nbgrader").first.click()
-            items = page.locator(".lm-Menu-item:visible").all_inner_texts()
-            page.locator(".lm-Menu-item", has_text="Assignment List").first.click()
-            page.wait_for_selector(f"text={expect}")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(SHOTS / shot))
-            return " | ".join(i.strip() for i in items)
+            yield page
         finally:
             browser.close()
+
+
+def _nbgrader_menu(page, item: str) -> str:
+    """Open JupyterLab's Nbgrader menu, pick ``item``; returns the menu's items."""
+    page.locator(".lm-MenuBar-item", has_text="Nbgrader").first.click()
+    items = page.locator(".lm-Menu-item:visible").all_inner_texts()
+    page.locator(".lm-Menu-item", has_text=item).first.click()
+    return " | ".join(i.strip() for i in items)
+
+
+def _assignments_tab(hub: Hub, user: str, password: str, shot: str, expect: str) -> str:
+    """Nbgrader > Assignment List in ``user``'s JupyterLab: wait for ``expect`` and save a screenshot
+    (tests/artifacts/hub/, git-ignored); returns the Nbgrader menu's items."""
+    with _lab(hub, user, password) as page:
+        items = _nbgrader_menu(page, "Assignment List")
+        page.wait_for_selector(f"text={expect}")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / shot))
+        return items
+
+
+def _formgrader_tab(hub: Hub, user: str, password: str, shot: str) -> None:
+    """Nbgrader > Formgrader in the instructor's JupyterLab: the formgrader's own page shows inside the tab's
+    frame (a frame refused by the server's framing rules stays empty and this times out)."""
+    with _lab(hub, user, password) as page:
+        _nbgrader_menu(page, "Formgrader")
+        frame = page.frame_locator("#formgrader-iframe iframe")
+        frame.locator("text=Manage Assignments").first.wait_for()
+        frame.locator(f"text={A}").first.wait_for()  # the course's assignment, from the gradebook
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / shot))
 
 
 def test_course_on_jupyterhub(hub: Hub):
@@ -576,6 +601,9 @@ def test_course_on_jupyterhub(hub: Hub):
     subprocess.run(["chpasswd"], input=f"{good}:{password}\n", text=True, check=True)
     menu = _assignments_tab(hub, good, password, "1-assignments-submitted.png", "Submitted assignments")
     assert "Assignment List" in menu and not any(w in menu for w in ("Formgrader", "Course List", "Create")), menu
+    # the instructor's Formgrader tab in JupyterLab shows the formgrader (the frame its own page may hold)
+    subprocess.run(["chpasswd"], input=f"{inst}:{password}\n", text=True, check=True)
+    _formgrader_tab(hub, inst, password, "0-instructor-formgrader.png")
 
     # the students' kernels import the student edition published by the instructor (no reference)
     probe = ("import helpers, helpers.checks, importlib.util as u; print(helpers.__file__); "
