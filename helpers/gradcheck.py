@@ -11,8 +11,9 @@ difference that round-off alone gives (``sqrt(n) u |J| / (eps (||dtheta_approx||
 and ``verdict_for(difference, floor)`` judges relative to it, so a verdict means the same
 after training (small gradients, a higher floor) as at initialization.
 
-``params_to_vector``, ``vector_to_params``, ``grads_to_vector``, ``relative_difference``
-and ``gradient_check`` are reference implementations of graded exercises; the student
+``params_to_vector``, ``vector_to_params``, ``grads_to_vector``, ``relative_difference``,
+``gradient_check``, ``entry_failures`` (PyTorch's per-entry criterion) and ``sampled_entry_check``
+(a few entries of every block) are reference implementations of graded exercises; the student
 edition withholds them (see :mod:`helpers._withheld`). The result class, the layout and
 the thresholds are always available.
 """
@@ -38,6 +39,9 @@ params_to_vector, vector_to_params, grads_to_vector, relative_difference, gradie
     ["params_to_vector", "vector_to_params", "grads_to_vector", "relative_difference", "gradient_check"],
     "notebook 4 (gradient checking), exercises 1-3",
 )
+entry_failures, sampled_entry_check = load(
+    "gradcheck", ["entry_failures", "sampled_entry_check"], "notebook 4 (gradient checking), exercise 7",
+)
 
 __all__ = [
     "FLOOR_GREAT",
@@ -48,11 +52,13 @@ __all__ = [
     "WORRY_FROM",
     "GradCheckResult",
     "ParamLayout",
+    "entry_failures",
     "gradient_check",
     "grads_to_vector",
     "params_to_vector",
     "relative_difference",
     "roundoff_floor",
+    "sampled_entry_check",
     "thresholds_for",
     "vector_to_params",
     "verdict_for",
