@@ -72,11 +72,13 @@ def ran(tmp_path_factory):
     for name, code in FIT.items():
         labels += [f"{name}:solution", name]
         cells += [code, test]
-    labels += ["assert_in_test", "assert_elsewhere", "call_cell_crash", "cascade"]
+    labels += ["assert_in_test", "assert_elsewhere", "call_cell_crash", "cascade", "warning"]
     cells += ['"""Exercise 2: a plain assert."""\nx = 3\nassert x == 2, f"x is {x}, expected 2"\n',
               'assert 1 == 2, "outside a test cell"\n',
               "mu, sigma2 = call_student(fit_normalization, np.ones((3, 5)))\n",
-              "X_norm = (X_small - mu_never_made) / np.sqrt(sigma2)\n"]
+              "X_norm = (X_small - mu_never_made) / np.sqrt(sigma2)\n",
+              "import warnings\nwarnings.simplefilter('always')\nzero = np.zeros((2, 1))\n"
+              "scaled = np.ones((2, 1)) / zero\n"]
     cells[labels.index("call_cell_crash") - 1] = FIT["no_keepdims"] + cells[labels.index("call_cell_crash") - 1]
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=60,
@@ -136,6 +138,12 @@ def test_a_name_error_after_a_failure_says_which_exercise_to_fix_first(ran):
     said = r"  An earlier cell failed \(exercise 1, cell In \[\d+\]\), so what it defines was never made\."
     assert re.fullmatch(said, lines[1]), lines
     assert lines[2].startswith("Hint: fix exercise 1 first")
+
+
+def test_a_warning_names_the_cell_not_the_kernels_file(ran):
+    text = "".join(o.get("text", "") for o in ran["warning"] if o.output_type == "stream")
+    said = r"RuntimeWarning \(Cell In\[\d+\], line 4\): divide by zero encountered in divide\n"
+    assert re.fullmatch(said, text), text
 
 
 def test_a_wrong_shape_names_the_case_and_the_hint(ran):

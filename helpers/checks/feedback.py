@@ -27,6 +27,8 @@ import html
 import linecache
 import os
 import re
+import sys
+import warnings
 from dataclasses import dataclass
 
 __all__ = ["EXERCISE_POINTS", "crash_hint", "install", "pass_text", "render_failure"]
@@ -351,6 +353,21 @@ def _custom_exc(shell, etype, value, tb, tb_offset=None):
     return None
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning raised in a notebook cell names the cell (``Cell In[5], line 4``), not the kernel's
+    temporary file (``/tmp/ipykernel_…/….py``); other warnings print as Python prints them."""
+    label = _cell_label(str(filename))
+    if label is None:
+        return _plain_show_warning(message, category, filename, lineno, file, line)
+    target = file if file is not None else sys.stderr
+    try:
+        target.write(f"{category.__name__} ({label}, line {lineno}): {message}\n")
+    except OSError:
+        pass
+    return None
+
+
+_plain_show_warning = warnings.showwarning
 _INSTALLED: set[int] = set()
 
 
@@ -363,5 +380,7 @@ def install(shell=None) -> bool:
     shell.events.register("post_run_cell", _post_run_cell)
     if not getattr(shell, "custom_exceptions", ()):
         shell.set_custom_exc((AssertionError, NameError), _custom_exc)
+    if warnings.showwarning is _plain_show_warning:
+        warnings.showwarning = _show_warning
     _INSTALLED.add(id(shell))
     return True
