@@ -289,6 +289,26 @@ def test_handin_zip_filed_notebook_by_notebook_quietly(term, tmp_path):
     assert f"-> hana/{A1}" in text and f"-> hana/{A2}" in text
 
 
+def test_a_failed_filing_keeps_the_collected_copy_and_the_class(term, tmp_path):
+    """The versions folder of one submission cannot be written (here: a file where its folder goes)."""
+    cli, root, nb = term["cli"], term["root"], term["nb"]
+    first = tmp_path / "first"
+    first.mkdir()
+    corpus._write(first / "quiet.ipynb", nb["release"][A1])
+    assert cli("collect", str(first))[0] == 0
+    versions_dir = root / "versions" / "quiet" / A1
+    versions_dir.rename(tmp_path / "kept-aside")
+    versions_dir.write_text("not a folder")
+    second = tmp_path / "second"
+    second.mkdir()
+    corpus._write(second / "quiet.ipynb", nb["right"][A1])
+    corpus._write(second / "wd3.ipynb", nb["right"][A1])
+    code, text = cli("collect", str(second))
+    assert code == 1 and "SET ASIDE: quiet.ipynb: could not be filed as quiet/00_toy" in text, text
+    assert "placed wd3.ipynb -> wd3/00_toy" in text, text  # the class goes on
+    assert (root / "submitted" / "quiet" / A1 / "toy.ipynb").read_bytes() == nb["release"][A1]  # nothing lost
+
+
 # ------------------------------------------------------------------ the Hub exchange
 def test_hub_collect_never_follows_links_in_inbound(term, tmp_path):
     """A fake exchange (nbgrader's layout); entries written by this account, so they are its hand-ins."""

@@ -182,7 +182,10 @@ def collect_exchange(course: Course, inbound: Path, assignment: str, *, owner=No
         parts = name.split("+")
         if name.startswith(".") or len(parts) < 4 or parts[1] != assignment:
             continue
-        st = os.stat(inbound / raw, follow_symlinks=False)
+        try:
+            st = os.stat(inbound / raw, follow_symlinks=False)
+        except OSError:
+            continue  # gone since the listing
         student = owner(st.st_uid) if owner else parts[0]
         if student != parts[0] or not STUDENT_ID.match(student or ""):
             report.aside.append(f"{name}: claims to be {parts[0]}'s hand-in but was written by {student}; set aside")
@@ -304,7 +307,11 @@ def _file_student(course: Course, settings: Settings, catalog: Catalog, hand_ins
         report.flagged += h.contents.notes
         _sort_notebooks(h, catalog, settings, only, groups, report)
     for (student, a, _key), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[1]["when"])):
-        _store(course, settings, student, a, group, report)
+        try:
+            _store(course, settings, student, a, group, report)
+        except OSError as exc:  # a full disk, a folder made read-only: this hand-in waits, the class goes on
+            report.aside.append(f"{', '.join(sorted(set(group['origins'])))}: could not be filed as {student}/{a} "
+                                f"({exc.strerror or exc}); nothing it would replace was touched")
 
 
 def _student_claim(h: HandIn, settings: Settings) -> dt.datetime | None:

@@ -148,7 +148,10 @@ def read_folder(path: str, caps: archive.Caps | None = None) -> Contents:
 
 def _walk(fd: int, prefix: tuple[str, ...], caps: archive.Caps, depth: int, label: str) -> Contents:
     out = Contents()
-    names = sorted(os.listdir(fd))
+    try:
+        names = sorted(os.listdir(fd))
+    except OSError as exc:  # a folder its author made unreadable (mode 000 on the Hub)
+        raise archive.Refused(f"holds a folder that cannot be listed ({exc.strerror})") from None
     caps.counted += len(names)
     if caps.counted > caps.members:
         raise archive.Refused(f"more than {caps.members} files")
@@ -249,7 +252,10 @@ def folder_entries(inbox: str) -> tuple[list[Entry], list[str]]:
         for raw in sorted(os.listdir(fd)):
             if raw.startswith("."):
                 continue
-            st = os.stat(raw, dir_fd=fd, follow_symlinks=False)
+            try:
+                st = os.stat(raw, dir_fd=fd, follow_symlinks=False)
+            except OSError:
+                continue  # gone since the listing
             path = os.path.join(inbox, raw)
             if stat.S_ISDIR(st.st_mode):
                 entries.append(Entry(nfc(raw), True, lambda p=path: read_folder(p)))
