@@ -454,3 +454,34 @@ def test_a_mistake_in_the_budget_settings_is_one_line_naming_the_key(tmp_path, t
     done = _cli(tmp_path, tmp_path / "src", "config")
     lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
     assert done.returncode != 0 and len(lines) == 1 and named in lines[0], lines
+
+
+NESTED = r"""
+import json, os, subprocess, sys, tempfile
+from pathlib import Path
+from grading.course import sandbox, seccomp
+base = Path(tempfile.mkdtemp())
+for name in ("run", "helpers", "submission"):
+    (base / name).mkdir()
+fd = seccomp.pipe_for_bwrap()
+cmd = sandbox.bwrap_command(private_dir=base / "run", submission_dir=base / "submission",
+                            student_helpers=base / "helpers", limits=sandbox.Limits(),
+                            identity=sandbox.kernel_identity(), figures="none", seccomp_fd=fd)
+code = ("import ctypes, errno; libc = ctypes.CDLL(None, use_errno=True); "
+        "print('nested', 'ok' if libc.unshare(0x10000000) == 0 else errno.errorcode[ctypes.get_errno()])")
+done = subprocess.run([*cmd[:cmd.index(sys.executable)], sys.executable, "-I", "-c", code], pass_fds=(fd,),
+                      capture_output=True, text=True)
+print(json.dumps({"uid": os.getuid(), "disable_userns": "--disable-userns" in cmd, "out": done.stdout + done.stderr}))
+"""
+
+
+def test_as_an_ordinary_user_the_kernel_makes_no_nested_user_namespace():
+    """The grader as an ordinary user: the kernel is nobody in a user namespace, and cannot nest another."""
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.fail("this test switches to an ordinary user with setpriv, as root (make test runs as root)")
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", NESTED],
+                          cwd=REPO, env={**os.environ, "HOME": "/tmp", "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=120)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["uid"] == 65534 and result["disable_userns"], result
+    assert result["out"].strip() == "nested EPERM", result

@@ -148,6 +148,17 @@ def bwrap_path() -> str:
     return found
 
 
+@functools.lru_cache(maxsize=8)
+def _bwrap_supports(bwrap: str, option: str) -> bool:
+    """Whether this ``bwrap`` knows ``option`` (``--disable-userns`` came with 0.8.0); the filter refuses
+    nested namespaces either way."""
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return option in done.stdout + done.stderr
+
+
 def kernel_identity() -> tuple[int, int] | None:
     """The kernel's uid/gid when the grader is root (a fresh one per grader process), else None."""
     if os.geteuid() != 0:
@@ -202,8 +213,9 @@ def bwrap_command(*, private_dir: Path, submission_dir: Path, student_helpers: P
            "--hostname", "grading-kernel"]
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
-    if identity is None:  # not root: a user namespace, nobody inside
-        cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"]
+    if identity is None:  # not root: a user namespace, nobody inside (and none nested, where bwrap can say so)
+        cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+        cmd += ["--disable-userns"] if _bwrap_supports(cmd[0], "--disable-userns") else []
     for top in ("usr", "etc"):
         cmd += ["--ro-bind", f"/{top}", f"/{top}"]
     for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
