@@ -97,12 +97,29 @@ def _lines(locator) -> list[str]:
     return [ln for ln in locator.inner_text().splitlines() if ln.strip()]
 
 
+def _assert_every_package_pinned(python, bundle):
+    """The pip route installed nothing the bundle's constraints.txt does not pin, at that version."""
+    canonical = lambda name: re.sub(r"[-_.]+", "-", name).lower()  # noqa: E731
+    pins = {canonical(line.split("==")[0]): line.split("==")[1].strip()
+            for line in (bundle / "constraints.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    listed = subprocess.run([str(python), "-m", "pip", "list", "--format=json", "--exclude-editable"],
+                            capture_output=True, text=True, check=True)
+    installed = {canonical(p["name"]): p["version"] for p in json.loads(listed.stdout)}
+    seeds = {"pip", "setuptools", "wheel"}  # what the venv itself starts with
+    loose = {n: v for n, v in installed.items() if n not in seeds and pins.get(n) != v}
+    assert not loose, f"installed without (or against) a pin in the bundle's constraints.txt: {loose}"
+    litter = [p.name for p in bundle.iterdir() if p.name.endswith((".egg-info", ".dist-info")) or p.name == "build"]
+    assert not litter, f"the install left build files in the student's folder: {litter}"
+
+
 def test_student_bundle_in_jupyterlab(bundle):
     started = time.monotonic()
     chromium = se.ensure_chromium()
     python = se.student_environment(bundle)
     shown = subprocess.run([str(python), "-m", "pip", "show", "nbgrader"], capture_output=True, text=True)
     assert shown.returncode != 0, "nbgrader is installed in the student environment"
+    _assert_every_package_pinned(python, bundle)
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)

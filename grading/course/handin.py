@@ -26,17 +26,18 @@ def notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in (folder / "notebooks").glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
-def make_zip(folder: Path, student_id: str, out: Path) -> tuple[Path, list[Path]]:
-    """Write ``out/<student_id>.zip`` with the notebooks of ``folder``; returns it and what it holds."""
+def make_zip(folder: Path, student_id: str, out: Path) -> tuple[Path, list[Path], list[Path]]:
+    """Write ``out/<student_id>.zip`` with the notebooks of ``folder``; returns it, its notebooks and
+    its variant tokens."""
     found = notebooks(folder)
+    tokens = [t for t in sorted({nb.parent / TOKEN_FILE for nb in found}) if t.is_file()]
     target = out / f"{student_id}.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for nb in found:
             zf.write(nb, f"{student_id}/{nb.parent.name}/{nb.name}")
-        for token in sorted({nb.parent / TOKEN_FILE for nb in found}):
-            if token.is_file():  # per-student variants: the variant this hand-in was made on
-                zf.write(token, f"{student_id}/{token.parent.name}/{TOKEN_FILE}")
-    return target, found
+        for token in tokens:  # per-student variants: the variant this hand-in was made on
+            zf.write(token, f"{student_id}/{token.parent.name}/{TOKEN_FILE}")
+    return target, found, tokens
 
 
 def main(argv=None) -> int:
@@ -51,10 +52,12 @@ def main(argv=None) -> int:
     if not notebooks(HERE):
         print(f"no notebooks found in {HERE / 'notebooks'}: keep handin.py in your course folder")
         return 2
-    target, found = make_zip(HERE, sid, args.out)
-    print(f"wrote {target} with {len(found)} notebooks:")
-    for nb in found:
-        print(f"  {nb.relative_to(HERE).as_posix()}")
+    target, found, tokens = make_zip(HERE, sid, args.out)
+    with_tokens = f" and {len(tokens)} variant token{'s' if len(tokens) != 1 else ''}" if tokens else ""
+    print(f"wrote {target} with {len(found)} notebook{'s' if len(found) != 1 else ''}{with_tokens} "
+          f"({len(found) + len(tokens)} files):")
+    for path in [*found, *tokens]:
+        print(f"  {path.relative_to(HERE).as_posix()}")
     print("Hand in this one file, as your instructor tells you.")
     return 0
 

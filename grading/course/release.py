@@ -33,19 +33,22 @@ STUDENT_PACKAGES = ("numpy", "matplotlib", "jupyterlab", "ipykernel")
 STUDENT_PYTHON = "3.11"
 _HERE = Path(__file__).resolve().parent
 
+#: flit's PEP 660 editable install writes nothing into the student's folder (setuptools leaves a
+#: ``*.egg-info`` folder beside the notebooks).
 PYPROJECT = """[build-system]
-requires = ["setuptools>=69", "wheel"]
-build-backend = "setuptools.build_meta"
+requires = ["flit_core==4.2.0"]
+build-backend = "flit_core.buildapi"
 
 [project]
 name = "dl-optimization-setup-student"
 version = "0.1.0"
+description = "The course's helpers package, as students get it"
 requires-python = ">=3.10"
 # the exact versions are in requirements.txt and constraints.txt
 dependencies = ["numpy>=2.0,<3", "matplotlib>=3.9,<4", "jupyterlab>=4.2,<5", "ipykernel>=6.29,<8"]
 
-[tool.setuptools.packages.find]
-include = ["helpers*"]
+[tool.flit.module]
+name = "helpers"
 """
 
 
@@ -74,33 +77,40 @@ def _repo_pins() -> dict[str, str]:
 
 
 def student_closure(roots=STUDENT_PACKAGES) -> set[str]:
-    """Canonical names of ``roots`` and of everything they need (not their extras), from installed metadata.
+    """Canonical names of ``roots`` and of everything they need, from installed metadata.
 
-    A requirement for other systems or Pythons (``sys_platform == "win32"``, ...) that is not
-    installed here is not followed: pip chooses it on the student's machine, within the ranges
-    of the packages that need it.
+    A dependency asked for with extras (``jsonschema[format-nongpl]``) brings the packages of
+    those extras too: pip installs them, so they need pins. A requirement for other systems or
+    Pythons (``sys_platform == "win32"``, ...) that is not installed here is not followed: pip
+    chooses it on the student's machine, within the ranges of the packages that need it.
     """
     from importlib import metadata
 
     from packaging.requirements import Requirement
 
-    seen: set[str] = set()
-    todo = [_canonical(r) for r in roots]
+    seen: set[tuple[str, str]] = set()
+    names: set[str] = set()
+    todo = [(_canonical(r), "") for r in roots]
     while todo:
-        name = todo.pop()
-        if name in seen:
+        name, extra = todo.pop()
+        if (name, extra) in seen:
             continue
+        seen.add((name, extra))
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
-        seen.add(name)
+        names.add(name)
         for text in dist.requires or []:
             req = Requirement(text)
             if req.marker is not None and "extra" in str(req.marker):
-                continue
-            todo.append(_canonical(req.name))
-    return seen
+                if not extra or not req.marker.evaluate({"extra": extra}):
+                    continue
+            elif extra:
+                continue  # the package's own requirements were followed without the extra
+            todo.append((_canonical(req.name), ""))
+            todo.extend((_canonical(req.name), e) for e in req.extras)
+    return names
 
 
 def student_constraints() -> str:
@@ -138,8 +148,10 @@ def _notebook_table(out: Path, assignments: list[str]) -> str:
             cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
             points = sum(float(c.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0) for c in cells
                          if c.get("metadata", {}).get("nbgrader", {}).get("grade"))
-            exercises = sum("".join(c.get("source", "")).startswith("## Exercise") for c in cells
-                            if c.get("cell_type") == "markdown")
+            # every "## Exercise N" heading, wherever it sits in its cell
+            exercises = len({m for c in cells if c.get("cell_type") == "markdown"
+                             for m in re.findall(r"^##\s+Exercise\s+(\d+)", "".join(c.get("source", "")),
+                                                 flags=re.MULTILINE)})
             rows.append(f"| {i} | `notebooks/{name}/{path.name}` | {exercises} exercises, {points:g} points |")
     return "\n".join(rows)
 
