@@ -93,3 +93,59 @@ def lay_out(exchange: Path, course_id: str, instructor: str) -> Path:
         folder.mkdir(exist_ok=True)
         _own(folder, owner.pw_uid, owner.pw_gid, mode)
     return course
+
+
+#: nbgrader's submission secret: 128 hex characters (``secrets.token_hex(64)``); anything else is not one
+SECRET_MAX = 1024
+_NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_regular(name: str, dir_fd: int, limit: int) -> bytes | None:
+    """A regular file's bytes (opened without following a link), or None: not one, or over ``limit``."""
+    try:
+        fd = os.open(name, _NOFOLLOW, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
+def submission_secret(inbound: Path, student: str, assignment: str, notebooks: dict[str, bytes]) -> str | None:
+    """The ``submission_secret.txt`` of ``student``'s own hand-in of ``assignment`` whose notebooks are ``notebooks``.
+
+    nbgrader names a student's feedback in the exchange by a hash of that secret (the copy in the
+    student's nbgrader cache is how only they find it); the course's collect keeps the notebooks
+    but not the secret. The hand-in is recognised by its notebooks' bytes, among the entries the
+    student's account made (never one set aside: ``.`` names, nor another account's); every file
+    is read without following links. None when no such hand-in holds a secret.
+    """
+    uid = pwd.getpwnam(student).pw_uid
+    try:
+        folder = os.open(inbound, _NOFOLLOW | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for entry in sorted(e for e in os.listdir(folder) if e.startswith(f"{student}+{assignment}+")):
+            try:
+                fd = os.open(entry, _NOFOLLOW | os.O_DIRECTORY, dir_fd=folder)
+            except OSError:  # a link, a file, gone
+                continue
+            try:
+                if os.fstat(fd).st_uid != uid:
+                    continue
+                if any(_read_regular(name, fd, len(data)) != data for name, data in notebooks.items()):
+                    continue
+                secret = (_read_regular("submission_secret.txt", fd, SECRET_MAX) or b"").strip()
+                if secret and all(c in b"0123456789abcdefABCDEF" for c in secret):
+                    return secret.decode()
+            finally:
+                os.close(fd)
+    finally:
+        os.close(folder)
+    return None
