@@ -35,9 +35,9 @@ from nbgrader.preprocessors import (  # noqa: E402
 from grading.course import late as course_late  # noqa: E402
 from grading.course import settings as course_settings  # noqa: E402
 from grading.course.execute import GuardedExecute  # noqa: E402
+from grading.course.feedback_page import FeedbackPageExporter  # noqa: E402
 from grading.course.formgrader_guard import install as guard_formgrader  # noqa: E402
 from grading.course.forstudents import ForStudents  # noqa: E402
-from grading.course.feedback_page import FeedbackPageExporter  # noqa: E402
 from grading.course.inert import InertNotebook  # noqa: E402
 from grading.course.restore import RestoreCells  # noqa: E402
 from grading.course.verify import VerifyHiddenTests  # noqa: E402
