@@ -287,7 +287,8 @@ def test_feedback_for_students(term):
     assert "grade_hidden(" not in html and "BEGIN HIDDEN TESTS" not in html
     assert str(course.root) not in html and str(Path(__file__).resolve().parent.parent) not in html
     with zipfile.ZipFile(returned / "alovelace.zip") as zf:
-        assert "HiddenTestFailure" in zf.read("00_toy/toy.html").decode()  # the reason stays
+        page = zf.read("00_toy/toy.html").decode()
+        assert "✗ Not passed" in page and "(0 / 3 points)" in page  # the grader's verdict and reason stay
     with zipfile.ZipFile(returned / "moodle" / "01_toy2.zip") as zf:
         files = sorted(n for n in zf.namelist() if not n.endswith("/"))
         assert files == ["Bruno Lée_301_assignsubmission_file_/toy2.html",
