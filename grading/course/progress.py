@@ -52,7 +52,8 @@ class Progress:
         """One submission finished (a worker's result entry)."""
         self.done += 1
         state = "ok" if entry.get("success") else "FAILED"
-        what = f"{entry.get('student')} / {entry.get('assignment')}: {state}"
+        # "student, assignment": the report's own "student / assignment: ..." line stays the only one of its kind
+        what = f"{entry.get('student')}, {entry.get('assignment')}: {state}"
         if self.bar is not None:
             self.bar.set_postfix_str(what[:60], refresh=False)
             self.bar.update(1)
