@@ -1,29 +1,31 @@
 """The Kubernetes set-up of grading/HUB.md, built as the cluster would build it, without a cluster.
 
-The Zero-to-JupyterHub chart 4.3.1's own hub configuration (``tests/z2jh/``, unchanged but for the
-folder it reads its values from) runs with the chart's defaults and ``hub/k8s/values.yaml`` merged
-as Helm merges them; the users' pods are then made by the real KubeSpawner (7.0.0, the version the
-chart's hub image ships), our pre-spawn hook included, exactly as the Hub does before it sends
-them to the API server. Every manifest (the pods, the home volume's claim, the autograde Job) is
-validated against the Kubernetes JSON schemas (strict: unknown fields rejected) of every version
-the chart supports that ``kubernetes-validate`` carries (1.28 up). The instructor's commands run
-with the environment the instructor's pod gets (no ``hub.json``).
+The hub's configuration is made from the Zero-to-JupyterHub chart 4.3.1's defaults and
+``hub/k8s/values.yaml`` merged as Helm merges them, the way the chart's hub turns values into
+KubeSpawner traits (``tests/chart_config.py``, written from the chart's documented behaviour; the
+course's ``hub.extraConfig`` executed as the chart executes it, with the hub container's environment
+resolved from ``hub.extraEnv`` and the namespace's secrets). The users' pods are then made by the real
+KubeSpawner (7.0.0, the version the chart's hub image ships), our pre-spawn hook included, exactly as
+the Hub does before it sends them to the API server. Every manifest (the pods, the home volume's claim,
+the autograde Job) is validated against the Kubernetes JSON schemas (strict: unknown fields rejected) of
+every version the chart supports that ``kubernetes-validate`` carries (1.28 up). The instructor's
+commands run with the environment the instructor's pod gets (no ``hub.json``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import re
-import secrets
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import chart_config
 import grading_support as gs
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -35,13 +37,15 @@ from hub.exchange import lay_out
 
 REPO = Path(__file__).resolve().parent.parent
 K8S = REPO / "hub" / "k8s"
-CHART = REPO / "tests" / "z2jh"
-#: Kubernetes versions the chart supports (its Chart.yaml: kubeVersion ">=1.28.0-0") with schemas here
+RELEASE = NAMESPACE = "dl-opt-setup"  # grading/HUB.md's helm command
+
+
 def _minor(version: str) -> tuple[int, int]:
     major, minor = version.split(".")[:2]
     return int(major), int(minor)
 
 
+#: Kubernetes versions the chart supports (its Chart.yaml: kubeVersion ">=1.28.0-0") with schemas here
 VERSIONS = sorted({v for v in all_versions() if _minor(v) >= (1, 28)}, key=_minor)
 VARYING = ("01_normalizing_inputs", "04_gradient_checking")
 #: a gradebook URL with braces, as a generated password may have: the pod must get it unchanged
@@ -52,23 +56,27 @@ def _load(name):
     return yaml.safe_load((K8S / name).read_text())
 
 
-def _coalesce(defaults, ours):
-    """Helm's merge of a chart's values with the user's: maps merged key by key, anything else replaced,
-    and a key whose value ends up null dropped."""
-    out = dict(defaults)
-    for key, value in ours.items():
-        out[key] = _coalesce(defaults[key], value) if isinstance(value, dict) and isinstance(
-            defaults.get(key), dict) else value
-    return {k: v for k, v in out.items() if v is not None}
+def test_values_use_only_keys_the_chart_documents():
+    """Our values (and the deployer's override of them below) use chart keys the model knows, typed as the
+    chart's reference says; a misspelt key, a key the model ignores and a wrong type are each named."""
+    assert chart_config.undocumented(_load("values.yaml")) == []
+    assert chart_config.undocumented(_variants_on("")) == []
+    bad = copy.deepcopy(_load("values.yaml"))
+    bad["singleuser"]["memory"]["limt"] = bad["singleuser"]["memory"].pop("limit")
+    bad["singleuser"]["cpu"]["limit"] = "one"
+    bad["singleuser"]["uid"] = True
+    bad["singleuser"]["storage"]["type"] = "dynamik"
+    bad["singleuser"]["extraFiles"] = {}  # documented by the chart, not modelled: no silent partial pod
+    bad["hubb"] = {}
+    problems = chart_config.undocumented(bad)
+    assert sorted(p.split(":")[0] for p in problems) == sorted([
+        "singleuser.cpu.limit", "singleuser.memory.limt", "singleuser.storage.type", "singleuser.uid",
+        "singleuser.extraFiles", "hubb"]), problems
 
 
-def _values() -> dict:
-    return _coalesce(yaml.safe_load((CHART / "values.yaml").read_text()), _load("values.yaml"))
-
-
-def test_values_pass_the_charts_schema():
-    schema = yaml.safe_load((CHART / "values.schema.yaml").read_text())
-    jsonschema.validate(_values(), schema)
+def _variants_on(assignments: str) -> dict:
+    """The deployer's second values file turning variants on (hub/k8s/values.yaml ships them off)."""
+    return {"hub": {"extraEnv": {"COURSE_VARIANT_ASSIGNMENTS": assignments}}}
 
 
 class _User:
@@ -78,26 +86,18 @@ class _User:
         self.name, self.escaped_name, self.id, self.url = name, name, 1, f"/user/{name}/"
 
 
-def _chart_config(tmp: Path, monkeypatch):
-    """The hub pod's configuration: the chart's jupyterhub_config.py run on our values (as in the pod, whose
-    /usr/local/etc/jupyterhub/ is here ``tmp/etc``), with the environment the chart and our extraEnv give it."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    etc, hub = tmp / "etc", tmp / "hub"
-    for d in (etc / "secret", etc / "config", hub):
-        d.mkdir(parents=True)
-    values = {**_values(), "Chart": {"Name": "jupyterhub", "Version": "4.3.1"},
-              "Release": {"Name": "dl-opt-setup", "Namespace": "dl-opt-setup"}}
-    (etc / "secret" / "values.yaml").write_text(yaml.safe_dump(values))
-    for key in ("hub.config.JupyterHub.cookie_secret", "hub.config.CryptKeeper.keys"):
-        (etc / "secret" / key).write_text(secrets.token_hex(32))
-    for name in ("proxy-api", "hub", "user-scheduler", "priority", "image-pull-secret", "singleuser"):
-        (etc / "config" / name).write_text(name)  # the chart's configmap: resource names
-    for name in ("jupyterhub_config.py", "z2jh.py"):
-        text = (CHART / name).read_text().replace("/usr/local/etc/jupyterhub", str(etc))
-        # the hub image has pycurl for the proxy's API client; nothing here talks to a proxy
-        text = text.replace('AsyncHTTPClient.configure("tornado.curl_httpclient.CurlAsyncHTTPClient")', "pass")
-        (hub / name).write_text(text)
+def _chart_config(tmp: Path, monkeypatch, assignments: str, variant_secret: str | None):
+    """The hub pod's configuration for our values (variants on for ``assignments``), with the hub container's
+    environment (``hub.extraEnv``, its secrets: the gradebook's, the variants' if ``variant_secret``) set."""
+    values = chart_config.values(_load("values.yaml"), _variants_on(assignments))
+    secrets = {"dl-opt-setup-gradebook": {"url": DB_URL}}
+    if variant_secret is not None:
+        secrets["dl-opt-setup-variants"] = {"secret": variant_secret}
+    for name, value in chart_config.hub_environment(values, secrets).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     kubeconfig = tmp / "kubeconfig"  # KubeSpawner loads one when it starts; nothing connects to it
     kubeconfig.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "none",
@@ -105,12 +105,10 @@ def _chart_config(tmp: Path, monkeypatch):
         "users": [{"name": "none", "user": {"token": "none"}}],
         "contexts": [{"name": "none", "context": {"cluster": "none", "user": "none"}}]}))
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    for key, value in {"PROXY_API_SERVICE_PORT": "8001", "HUB_SERVICE_PORT": "8081", "POD_NAMESPACE": "dl-opt-setup",
-                       "COURSE_ID": values["hub"]["extraEnv"]["COURSE_ID"], "COURSE_DB_URL": DB_URL}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delitem(sys.modules, "z2jh", raising=False)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the chart's config puts its folder first
-    return PyFileConfigLoader("jupyterhub_config.py", path=str(hub)).load_config()
+    config = chart_config.hub_config(values, release=RELEASE, namespace=NAMESPACE)
+    # the chart's form, which the hook's original bug was about: volumes and mounts keyed by name
+    assert isinstance(config.KubeSpawner.volumes, dict) and isinstance(config.KubeSpawner.volume_mounts, dict)
+    return config
 
 
 async def _spawn(config, name: str) -> tuple[dict, dict]:
@@ -149,9 +147,8 @@ def _mounts(pod) -> dict[str, dict]:
 def pods(tmp_path, monkeypatch):
     """Pods of the instructor and two students, per-student variants on for two assignments."""
     secret = "k8s-course-secret-0123456789abcdef"
-    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", " , ".join(VARYING))
-    monkeypatch.setenv("COURSE_VARIANT_SECRET", secret + "\n")  # a file's newline, stripped as read_secret does
-    config = _chart_config(tmp_path, monkeypatch)
+    # the secret as `--from-file` stores it, the file's newline included (stripped as read_secret does)
+    config = _chart_config(tmp_path, monkeypatch, " , ".join(VARYING), secret + "\n")
     built = {who: asyncio.run(_spawn(config, who)) for who in ("instructor", "alovelace", "bhopper")}
     return config, secret, built
 
@@ -225,9 +222,9 @@ def test_the_instructors_pod_lays_out_the_exchange_as_one_machine_does(pods, tmp
 
 
 def test_spawns_that_must_fail_do(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", VARYING[0])
-    monkeypatch.delenv("COURSE_VARIANT_SECRET", raising=False)
-    config = _chart_config(tmp_path, monkeypatch)
+    with pytest.raises(LookupError, match="dl-opt-setup-gradebook"):  # no gradebook secret: no hub pod at all
+        chart_config.hub_environment(chart_config.values(_load("values.yaml")), {})
+    config = _chart_config(tmp_path, monkeypatch, VARYING[0], None)
     with pytest.raises(KeyError, match="COURSE_VARIANT_SECRET"):  # variants on, no secret: no student pod
         asyncio.run(_spawn(config, "alovelace"))
     assert "COURSE_VARIANTS" not in _env(asyncio.run(_spawn(config, "instructor"))[0])  # the instructor's starts
@@ -236,9 +233,7 @@ def test_spawns_that_must_fail_do(tmp_path, monkeypatch):
 
 
 def test_variants_off_leave_students_without_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_VARIANT_ASSIGNMENTS", "")
-    monkeypatch.delenv("COURSE_VARIANT_SECRET", raising=False)
-    pod, _ = asyncio.run(_spawn(_chart_config(tmp_path, monkeypatch), "alovelace"))
+    pod, _ = asyncio.run(_spawn(_chart_config(tmp_path, monkeypatch, "", None), "alovelace"))
     assert "COURSE_VARIANTS" not in _env(pod)
 
 
