@@ -7,10 +7,11 @@ their naming). Every attack class of the intake issue is here: links (symbolic a
 top and inside folders and archives, to the gradebook, the course secret and ``/dev/zero``),
 FIFOs and devices, over-size files, ``..`` and absolute archive members, zip bombs by ratio, by
 member count, by nesting and by a lying header, encrypted, unsupported-method, corrupt and
-truncated archives, impersonation (a classmate's folder inside a zip, a Canvas user named like
-a classmate, Moodle participants sharing or forging a display name), forged times (a
-``timestamp.txt`` claiming an on-time hand-in, member times of 1980). Honest classmates sit in
-the same inboxes; :class:`Expect` says what must happen to each entry.
+truncated archives, a tar of links (a format collect does not open), impersonation (a
+classmate's folder inside a zip, a Canvas user named like a classmate, Moodle participants
+sharing or forging a display name), forged times (a ``timestamp.txt`` claiming an on-time
+hand-in, member times of 1980). Honest classmates sit in the same inboxes; :class:`Expect`
+says what must happen to each entry.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ ROSTER = [
     {"id": "carol", "first_name": "Carol", "last_name": "Clark", "canvas_id": 1010, "email": "carol@x.edu"},
     {"id": "mallory", "first_name": "Mallory", "last_name": "Mal", "canvas_id": 1066, "email": "mal@x.edu"},
     {"id": "quiet", "first_name": "Quinn", "last_name": "Quiet", "canvas_id": 1099, "email": "quinn@x.edu"},
-    *[{"id": f"m{i:02d}", "canvas_id": 2000 + i, "email": f"m{i}@x.edu"} for i in range(1, 24)],
+    *[{"id": f"m{i:02d}", "canvas_id": 2000 + i, "email": f"m{i}@x.edu"} for i in range(1, 25)],
     *[{"id": f"wd{i}", "canvas_id": 3000 + i, "email": f"wd{i}@x.edu"} for i in range(1, 4)],
     {"id": "mis", "first_name": "Misha", "last_name": "Filed", "canvas_id": 1111, "email": "mis@x.edu"},
     {"id": "hana", "first_name": "Hana", "last_name": "Handin", "canvas_id": 1112, "email": "hana@x.edu"},
@@ -237,8 +238,30 @@ def folder_inbox(inbox: Path, nb: dict, course_root: Path, elsewhere: Path) -> E
     e.filed[("m22", A1)] = (nb["right"][A1], late)
     _write(inbox / "m23.zip", zip_of([("toy.ipynb", nb["right"][A1], dt.datetime(1980, 1, 1))]), late)
     e.filed[("m23", A1)] = (nb["right"][A1], late)
+    # a tar (links, hard links and devices are ordinary tar members): not opened at all, said so
+    _write(inbox / "m24" / "m24.tar.gz", tar_with_links(nb["right"][A1], secret))
+    e.aside["m24"] = ("format collect does not open",)
     e.untouched = [("alice", A1)]  # m18 names her; only alice.zip may file her work
     return e
+
+
+def tar_with_links(notebook: bytes, target: Path) -> bytes:
+    """A .tar.gz with a notebook, a hard link to it, a symbolic link to ``target`` and a character device."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("toy.ipynb")
+        info.size = len(notebook)
+        tf.addfile(info, io.BytesIO(notebook))
+        for name, kind, link in (("again.ipynb", tarfile.LNKTYPE, "toy.ipynb"),
+                                 ("secret.ipynb", tarfile.SYMTYPE, str(target)),
+                                 ("zero.ipynb", tarfile.CHRTYPE, "")):
+            member = tarfile.TarInfo(name)
+            member.type, member.linkname = kind, link
+            tf.addfile(member)
+    return buf.getvalue()
 
 
 # ------------------------------------------------------------------ a Canvas download zip

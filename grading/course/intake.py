@@ -64,10 +64,22 @@ def nfc(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
+#: Archives collect does not open: set aside with a reason (a tar can hold links and devices; ask for a zip).
+OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".7z", ".rar", ".gz", ".bz2",
+                  ".xz")
+
+
 def wanted(parts: tuple[str, ...]) -> bool:
-    """The files collect reads: notebooks, timestamp files, variant tokens, and zips (opened in turn)."""
+    """The files collect looks at: notebooks, timestamp files, variant tokens, zips (opened in turn), other archives
+    (set aside, said)."""
     name = parts[-1].lower()
-    return name.endswith((NOTEBOOK, ".zip")) or name in (TIMESTAMP, TOKEN_FILE)
+    return name.endswith((NOTEBOOK, ".zip", *OTHER_ARCHIVES)) or name in (TIMESTAMP, TOKEN_FILE)
+
+
+def other_archive(name: str) -> str | None:
+    """Why a file is set aside unread: an archive format collect does not open."""
+    ext = next((e for e in OTHER_ARCHIVES if name.lower().endswith(e)), None)
+    return f"a {ext} archive, a format collect does not open (ask for a zip or the notebooks)" if ext else None
 
 
 def _why_not_regular(st: os.stat_result) -> str | None:
@@ -192,6 +204,8 @@ def _file(raw: str, dir_fd: int, prefix: tuple[str, ...], caps: archive.Caps, de
     label = label or name
     shown = "/".join((*prefix, name))
     try:
+        if other_archive(name):
+            raise archive.Refused(other_archive(name))
         data, st = read_regular(raw, dir_fd, caps)
     except archive.Refused as exc:
         out.aside.append(f"{label}: {shown} is {exc}; set aside" if prefix or label != name else
@@ -220,7 +234,9 @@ def unzip(data: bytes, label: str, caps: archive.Caps, depth: int = 0) -> Conten
     out.aside += listing.aside
     out.notes += listing.notes
     for m in listing.members:
-        if m.parts[-1].lower().endswith(".zip"):
+        if other_archive(m.parts[-1]):
+            out.aside.append(f"{label}: {'/'.join(m.parts)} is {other_archive(m.parts[-1])}; set aside")
+        elif m.parts[-1].lower().endswith(".zip"):
             inner = unzip(m.data, f"{label}: {'/'.join(m.parts)}", caps, depth + 1)
             inner.items = [Item(m.parts[:-1] + i.parts, i.data, i.time) for i in inner.items]
             out.merge(inner)
@@ -305,7 +321,7 @@ def _zip_members(zf, top: str, members) -> Contents:
                 out.aside.append(f"{top}: {shown} is {archive.member_kind(info)}; set aside")
             continue
         where = f"{top}: {shown}" if len(parts) > 1 else top
-        kind = archive.member_kind(info)
+        kind = archive.member_kind(info) or other_archive(below[-1])
         if kind:
             out.aside.append(f"{where} is {kind}; set aside")
             continue
