@@ -50,14 +50,16 @@ def verdict_outputs(verdict) -> list:
     """The one output a test cell shows in feedback, from the grader's verdict (``None``: not recorded)."""
     if not isinstance(verdict, dict):
         return [new_output("stream", name="stderr", text=NO_VERDICT + "\n")]
+    variant = verdict.get("variant")
+    mine = f" (your variant, {variant})" if isinstance(variant, int) else ""
     if verdict.get("passed") is True:
-        said = str(verdict.get("message") or "The grader's hidden tests agree with your work.")
-        return [new_output("stream", name="stdout", text=said.rstrip() + "\n")]
+        said = str(verdict.get("message") or "The grader's hidden tests agree with your work.").rstrip()
+        return [new_output("stream", name="stdout", text=said + mine + "\n")]
     if verdict.get("visible_error"):
         text = (f"The visible tests of this cell failed when your work was graded ({verdict['visible_error']}). "
                 "Run this cell in your notebook to see the details.")
     else:
-        text = str(verdict.get("message") or "The hidden tests failed.")
+        text = str(verdict.get("message") or "The hidden tests failed.").rstrip() + mine
     return [new_output("error", ename=HIDDEN_FAILURE, evalue=text.splitlines()[0],
                        traceback=[f"{HIDDEN_FAILURE}: {text}"])]
 

@@ -153,8 +153,10 @@ def _nbgrader(meta) -> dict | None:
 def _verdict(value) -> dict | None:
     if not isinstance(value, dict) or not isinstance(value.get("passed"), bool):
         return None
+    variant = value.get("variant")
     return {"passed": value["passed"], "message": _text(value.get("message")),
-            "visible_error": _text(value.get("visible_error"))[:80]}
+            "visible_error": _text(value.get("visible_error"))[:80],
+            "variant": variant if isinstance(variant, int) and not isinstance(variant, bool) else None}
 
 
 def _cell(cell, index: int):

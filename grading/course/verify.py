@@ -112,7 +112,8 @@ class VerifyHiddenTests(NbGraderPreprocessor):
                 new_output("error", ename=HIDDEN_FAILURE, evalue=first, traceback=[f"{HIDDEN_FAILURE}: {message}"])
             )
         cell.metadata[VERDICT_KEY] = {"passed": passed is not False and crashed is None, "message": message or "",
-                                      "visible_error": _error_name(crashed) if crashed is not None else ""}
+                                      "visible_error": _error_name(crashed) if crashed is not None else "",
+                                      "variant": getattr(self, "_variant", None)}
         grid = cell.metadata.nbgrader.get("grade_id")
         resources.setdefault("hidden_verdicts", {})[grid] = {"passed": bool(passed), "message": message or ""}
         return cell, resources
