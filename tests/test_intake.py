@@ -207,7 +207,8 @@ def test_unpacked_moodle_download_keeps_the_lms_times(term):
     """Unzipped as unzip does (member times restored on the files): the folder's own time is never used."""
     tmp, t = term["tmp"], corpus.DUE[A2] - dt.timedelta(hours=3)
     folder = "Ünal Ünpacked_555_assignsubmission_file_"
-    data = corpus.zip_of([(f"{folder}/toy2.ipynb", term["nb"]["right"][A2], t)])
+    handin = corpus.zip_of([("una/01_toy2/toy2.ipynb", term["nb"]["right"][A2], None)])
+    data = corpus.zip_of([(f"{folder}/a/b/c/una.zip", handin, t)])  # a handin.py zip, three folders down
     unpacked = tmp / "moodle-unpacked"
     with zipfile.ZipFile(__import__("io").BytesIO(data)) as zf:
         for info in zf.infolist():

@@ -124,7 +124,7 @@ def read_file(path: str, caps: archive.Caps | None = None) -> Contents:
     head, name = os.path.split(path)
     dir_fd = os.open(head or ".", os.O_RDONLY | os.O_DIRECTORY)
     try:
-        return _file(name, dir_fd, (), caps, 0)
+        return _file(name, dir_fd, (), caps)
     finally:
         os.close(dir_fd)
 
@@ -193,12 +193,11 @@ def _walk(fd: int, prefix: tuple[str, ...], caps: archive.Caps, depth: int, labe
             continue
         if not wanted((name,)) and not stat.S_ISLNK(st.st_mode):
             continue  # other files are not read (a link is reported whatever its name)
-        out.merge(_file(raw, fd, prefix, caps, depth, label))
+        out.merge(_file(raw, fd, prefix, caps, label))
     return out
 
 
-def _file(raw: str, dir_fd: int, prefix: tuple[str, ...], caps: archive.Caps, depth: int,
-          label: str | None = None) -> Contents:
+def _file(raw: str, dir_fd: int, prefix: tuple[str, ...], caps: archive.Caps, label: str | None = None) -> Contents:
     out = Contents()
     name = nfc(raw)
     label = label or name
@@ -214,7 +213,7 @@ def _file(raw: str, dir_fd: int, prefix: tuple[str, ...], caps: archive.Caps, de
     out.ctime, out.mtime = st.st_ctime, st.st_mtime
     when = dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc)
     if name.lower().endswith(".zip"):
-        out.merge(unzip(data, label, caps, depth), (*prefix,))
+        out.merge(unzip(data, label, caps), (*prefix,))  # a zip on disk is the first archive level
     else:
         out.items.append(Item((*prefix, name), data, when))
     return out
