@@ -89,6 +89,20 @@ LAB_SETTINGS = {
 }
 
 
+def wait_until_up(url: str, token: str, proc, log, what: str, seconds: float = 90) -> None:
+    """Wait for a Jupyter server's API at ``url``; ``SetupFailed`` with its log if it stops or never answers."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise SetupFailed(f"{what} did not start:\n{log.read()[-2000:]}") from None
+            time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def jupyterlab(python: Path, bundle: Path):
     """Start JupyterLab of the student environment on ``bundle``; yields ``(base url, token, home)``."""
@@ -111,16 +125,7 @@ def jupyterlab(python: Path, bundle: Path):
     proc = subprocess.Popen(cmd, cwd=bundle, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise SetupFailed(f"JupyterLab did not start:\n{log.read()[-2000:]}") from None
-                time.sleep(0.5)
+        wait_until_up(url, token, proc, log, "JupyterLab")
         yield url, token, home, env
     finally:
         proc.terminate()

@@ -27,8 +27,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 from typing import ClassVar
 
@@ -290,16 +288,7 @@ def _formgrader(graded):
     log = open(home / "server.log", "w+")
     proc = subprocess.Popen(cmd, cwd=gs.REPO / "grading", env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise se.SetupFailed(f"jupyter server did not start:\n{log.read()[-2000:]}") from None
-            time.sleep(0.5)
+    se.wait_until_up(url, token, proc, log, "the instructor's jupyter server")
     return proc, log, url, token
 
 
