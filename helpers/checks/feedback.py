@@ -39,7 +39,7 @@ EXERCISE_POINTS: dict[str, dict[int, int]] = {
     "normalization": {1: 4, 2: 4, 3: 2},
     "initialization": {1: 4, 2: 3, 3: 3},
     "numerical": {1: 2, 2: 3, 3: 2, 4: 3},
-    "gradcheck": {1: 3, 2: 3, 3: 3, 4: 2, 5: 2, 6: 2},
+    "gradcheck": {1: 3, 2: 3, 3: 3, 4: 2, 5: 2, 6: 2, 7: 2},
 }
 
 #: At most this many lines in a failure block (crashes add the student's own frames).
