@@ -19,7 +19,7 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # the preprocessors below live in grading/course
     sys.path.insert(0, str(REPO))
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
@@ -96,7 +96,7 @@ c.CoursePolicy.grace_minutes = COURSE.late.grace_minutes
 
 # Feedback shows students no hidden-test code and nothing the grading kernel printed: their
 # sources, the tests' visible part and the grader's verdicts, rendered inert (no script runs).
-c.GenerateFeedback.preprocessors = [ForStudents, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [ForStudents, GetGrades]  # the page carries its own style (feedback_page)
 c.GenerateFeedback.exporter_class = FeedbackPageExporter
 # Every other HTML view of a submission (formgrader's submission and manual-grading pages, which
 # load this file) renders the whitelisted notebook, sanitised, under a script policy of its own:
